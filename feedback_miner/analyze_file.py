@@ -1,0 +1,64 @@
+"""``feedback-miner analyze``: the whole pipeline over one file, no store; writes four outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from feedback_miner.adapters.progress import TqdmProgress
+from feedback_miner.adapters.readers import read_rows
+from feedback_miner.bootstrap import make_classifier, make_embedder
+from feedback_miner.config import Settings
+from feedback_miner.errors import InputError
+from feedback_miner.pipeline import analyze_items
+from feedback_miner.render import render_digest
+from feedback_miner.stages.cluster import ClusterParams
+from feedback_miner.stages.digest import problem_dict
+from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
+
+__all__ = ["analyze_file"]
+
+
+def analyze_file(
+    input: Path, out: Path, *, text_column: str, id_column: str | None, time_column: str | None,
+    category_column: str | None, settings: Settings, min_cluster_size: int = 0,
+) -> list[Path]:
+    cols = {"text": text_column}
+    if id_column:
+        cols["external_id"] = id_column
+    if category_column:
+        cols["category"] = category_column
+    cols["created_at"] = time_column or "__no_time__"
+    rows = list(read_rows(input))
+    if not time_column:
+        now = datetime.now(timezone.utc).isoformat()
+        rows = [(n, {**r, "__no_time__": now}) for n, r in rows]
+    report = IngestReport()
+    items = list(parse_rows(rows, ColumnMapping(cols), default_source="file", report=report))
+    if rows and text_column not in rows[0][1]:
+        raise InputError(f"{input}: no column {text_column!r}; columns are {sorted(rows[0][1])}")
+    for err in report.errors[:20]:
+        print(f"skipped {err}")
+    if not items:
+        raise InputError(f"{input}: no usable rows ({report.rejected} rejected)")
+    items = [it.__class__(**{**it.__dict__, "id": n}) for n, it in enumerate(items)]
+    clf, _ = make_classifier(settings)
+    params = ClusterParams(min_cluster_size=min_cluster_size or settings.min_cluster_size, dims=settings.reduce_dims,
+                           random_state=settings.random_state)
+    res = analyze_items(items, make_embedder(settings), clf, params=params, use_given_categories=bool(category_column),
+                        with_time=bool(time_column), top_n=settings.top_n, progress=TqdmProgress())
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "feedback.csv", out / "problems.json", out / "digest.md", out / "digest.json"]
+    with paths[0].open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "category", "confidence", "problem_id"])
+        for it, p, cat, pid in zip(res.items, res.predictions, res.categories, res.found.problem_of):
+            given = bool(category_column and it.category)
+            w.writerow([it.external_id, cat, "1.0000" if given else f"{p.confidence:.4f}", pid or ""])
+    problems = [problem_dict(p) for p in res.found.problems]
+    paths[1].write_text(json.dumps(problems, indent=2, ensure_ascii=False), encoding="utf-8")
+    paths[2].write_text(render_digest(res.digest, "md"), encoding="utf-8")
+    paths[3].write_text(render_digest(res.digest, "json"), encoding="utf-8")
+    return paths

@@ -1,0 +1,241 @@
+"""``feedback-miner`` commands: parse, bootstrap, call, print."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from feedback_miner.config import Settings
+from feedback_miner.errors import FeedbackMinerError
+
+app = typer.Typer(help="Feedback Miner: turn customer feedback into the short list of problems to fix next.",
+                  no_args_is_help=True, add_completion=False)
+
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy database URL (env FM_DATABASE_URL); default sqlite:///feedback_miner.db")]
+
+
+def _settings(db: str | None = None) -> Settings:
+    return Settings(database_url=db) if db else Settings()
+
+
+def _progress() -> object:
+    from feedback_miner.adapters.progress import TqdmProgress
+
+    return TqdmProgress()
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet file of comments or tickets")],
+    db: DbOpt = None,
+    source: Annotated[str, typer.Option(help="source name for rows without a source column")] = "file",
+    mapping: Annotated[Optional[Path], typer.Option(help="JSON/TOML file mapping fields to columns, e.g. {\"text\": \"comment\"}")] = None,
+    column: Annotated[Optional[list[str]], typer.Option("--column", "-c", help="FIELD=COLUMN, repeatable (e.g. -c text=comment)")] = None,
+    show_errors: Annotated[int, typer.Option(help="how many bad rows to list")] = 50,
+) -> None:
+    """Load survey comments or ticket exports into the store (idempotent on source + external id)."""
+    from feedback_miner.adapters.readers import read_mapping_file, read_rows
+    from feedback_miner.bootstrap import make_store
+    from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
+
+    try:
+        cols = read_mapping_file(mapping) if mapping else {}
+        for spec in column or []:
+            if "=" not in spec:
+                raise FeedbackMinerError(f"--column {spec!r} must look like FIELD=COLUMN")
+            k, v = spec.split("=", 1)
+            cols[k.strip()] = v.strip()
+        store = make_store(_settings(db))
+        report = IngestReport()
+        for item in parse_rows(read_rows(file), ColumnMapping(cols), default_source=source, report=report):
+            _, outcome = store.upsert_feedback(item)
+            if outcome == "stored":
+                report.stored += 1
+            elif outcome == "updated":
+                report.updated += 1
+            else:
+                report.duplicates += 1
+            if report.read % 500 == 0:
+                typer.echo(f"… {report.read} rows", err=True)
+    except FeedbackMinerError as exc:
+        _fail(exc)
+        return
+    for err in report.errors[:show_errors]:
+        typer.secho(f"skipped {err}", fg="yellow", err=True)
+    if len(report.errors) > show_errors:
+        typer.echo(f"… and {len(report.errors) - show_errors} more bad rows", err=True)
+    typer.echo(report.summary())
+
+
+@app.command()
+def run(
+    week: Annotated[Optional[str], typer.Option(help="ISO week like 2026-W47; default the last complete week")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Embed what is new, classify, cluster, score and store the week's digest."""
+    from feedback_miner.adapters.progress import TqdmProgress
+    from feedback_miner.bootstrap import cluster_params, make_classifier, make_embedder, make_store
+    from feedback_miner.domain.weeks import last_complete_week
+    from feedback_miner.weekly import run_week
+
+    s = _settings(db)
+    try:
+        week = week or last_complete_week(datetime.now(timezone.utc))
+        store = make_store(s)
+        clf, manifest = make_classifier(s)
+        d = run_week(store, make_embedder(s), clf, week=week, classifier_version=manifest["version"],
+                     params=cluster_params(s), baseline_weeks=s.baseline_weeks, match_threshold=s.match_threshold,
+                     top_n=s.top_n, progress=TqdmProgress())
+    except (FeedbackMinerError, ValueError) as exc:
+        _fail(exc)
+        return
+    c = d["counts"]
+    typer.echo(f"{week}: {c['analysed']} texts, {c['problems']} problems, {c['other']} other, {c['unclustered']} unclustered")
+
+
+@app.command()
+def digest(
+    week: Annotated[str, typer.Option(help="ISO week like 2026-W47")],
+    format: Annotated[str, typer.Option("--format", help="md, json or html")] = "md",
+    db: DbOpt = None,
+    out: Annotated[Optional[Path], typer.Option(help="write to this file instead of stdout")] = None,
+) -> None:
+    """Print a stored weekly digest."""
+    from feedback_miner.bootstrap import make_store
+    from feedback_miner.render import render_digest
+
+    if format not in ("md", "json", "html"):
+        _fail(FeedbackMinerError(f"--format {format!r} must be md, json or html"))
+    try:
+        d = make_store(_settings(db)).get_digest(week)
+    except FeedbackMinerError as exc:
+        _fail(exc)
+        return
+    if d is None:
+        _fail(FeedbackMinerError(f"no digest for {week}: run `feedback-miner run --week {week}` first"))
+        return
+    text = render_digest(d, format)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def classify(
+    input: Annotated[Path, typer.Argument(help="CSV file to classify")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write")],
+    text_column: Annotated[str, typer.Option(help="column holding the text")] = "text",
+) -> None:
+    """Write every input row back with category, confidence and secondary_category."""
+    from feedback_miner.bootstrap import make_classifier, make_embedder
+    from feedback_miner.domain.redact import redact
+    from feedback_miner.pipeline import classify_texts
+
+    s = Settings()
+    try:
+        with input.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            fields = list(reader.fieldnames or [])
+        if text_column not in fields:
+            raise FeedbackMinerError(f"{input}: no column {text_column!r}; columns are {fields}")
+        clf, _ = make_classifier(s)
+        texts = [redact(" ".join((r.get(text_column) or "").split())) for r in rows]
+        preds, _ = classify_texts(texts, make_embedder(s), clf, progress=_progress())  # type: ignore[arg-type]
+    except FeedbackMinerError as exc:
+        _fail(exc)
+        return
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=[*fields, "category", "confidence", "secondary_category"])
+        w.writeheader()
+        for r, t, p in zip(rows, texts, preds):
+            if not t:
+                r.update(category="", confidence="", secondary_category="")
+            else:
+                r.update(category=p.category, confidence=f"{p.confidence:.4f}", secondary_category=p.secondary_category or "")
+            w.writerow(r)
+    typer.echo(f"wrote {len(rows)} rows to {output}")
+
+
+@app.command()
+def analyze(
+    input: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet file")],
+    out: Annotated[Path, typer.Option(help="output directory")],
+    text_column: Annotated[str, typer.Option(help="column holding the text")] = "text",
+    id_column: Annotated[Optional[str], typer.Option(help="column holding an id")] = None,
+    time_column: Annotated[Optional[str], typer.Option(help="column holding the created time: treats the file as history")] = None,
+    category_column: Annotated[Optional[str], typer.Option(help="use these categories instead of predicting")] = None,
+    min_cluster_size: Annotated[int, typer.Option(help="0 = chosen from the data size")] = 0,
+) -> None:
+    """Run the whole pipeline on one file without touching the store."""
+    from feedback_miner.analyze_file import analyze_file
+
+    try:
+        paths = analyze_file(input, out, text_column=text_column, id_column=id_column, time_column=time_column,
+                             category_column=category_column, settings=Settings(), min_cluster_size=min_cluster_size)
+    except FeedbackMinerError as exc:
+        _fail(exc)
+        return
+    for p in paths:
+        typer.echo(f"wrote {p}")
+
+
+@app.command()
+def train(
+    version: Annotated[Optional[str], typer.Option(help="version id; default v<N+1>")] = None,
+) -> None:
+    """Train a classifier version on the shipped seed examples and promote it."""
+    from feedback_miner.adapters.progress import TqdmProgress
+    from feedback_miner.bootstrap import make_embedder
+    from feedback_miner.training import load_seeds, train_version
+
+    s = Settings()
+    texts, labels = load_seeds(s.models_dir / "seeds")
+    v, scores = train_version(texts, labels, make_embedder(s), s.models_dir / "classifier", version=version,
+                              progress=TqdmProgress())
+    typer.echo(f"trained {v} on {len(texts)} seed examples: {json.dumps(scores)[:400]}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="directory for the demo data and digests")] = Path("demo_out"),
+    db: DbOpt = None,
+    weeks: Annotated[int, typer.Option(help="weeks of demo data")] = 8,
+    end_week: Annotated[str, typer.Option(help="last ISO week of the demo stream")] = "2026-W46",
+) -> None:
+    """Generate the bundled demo stream, ingest it, run every week and write the last digest."""
+    from feedback_miner.demo import write_demo_csv
+    from feedback_miner.domain.weeks import shift_week
+
+    out.mkdir(parents=True, exist_ok=True)
+    db = db or f"sqlite:///{(out / 'demo.db').resolve()}"
+    path = out / "demo_feedback.csv"
+    n = write_demo_csv(path, weeks=weeks, end_week=end_week)
+    typer.echo(f"generated {n} demo rows in {path}")
+    ingest(path, db=db, source="demo", mapping=None, column=None, show_errors=10)
+    for k in range(weeks - 1, -1, -1):
+        run(week=shift_week(end_week, -k), db=db)
+    for fmt in ("md", "json", "html"):
+        digest(week=end_week, format=fmt, db=db, out=out / f"digest-{end_week}.{fmt}")
+    typer.echo(f"weekly digest: {(out / f'digest-{end_week}.md').resolve()}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

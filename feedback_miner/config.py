@@ -1,0 +1,60 @@
+"""Settings: typed, validated, read from the environment (prefix ``FM_``), passed in explicitly.
+
+Nothing here is instantiated at import time; ``Settings()`` is built by the CLI or the app factory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_models_dir"]
+
+
+def default_models_dir() -> Path:
+    """``models/`` shipped next to the package (source checkout or installed data files)."""
+    here = Path(__file__).resolve().parent
+    for cand in (here.parent / "models", here / "models"):
+        if (cand / "classifier").exists() or (cand / "seeds").exists():
+            return cand
+    return here.parent / "models"
+
+
+class Settings(BaseSettings):
+    """Every setting of Feedback Miner. Environment variables are ``FM_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="FM_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///feedback_miner.db",
+        description="SQLAlchemy URL; default a SQLite file in the working directory.",
+    )
+    models_dir: Path = Field(default_factory=default_models_dir)
+    embedder: Literal["sentence-transformers", "onnx-int8"] = "sentence-transformers"
+    embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    classifier_version: str | None = Field(
+        default=None, description="Classifier version to load; default the promoted one."
+    )
+    secondary_threshold: float = Field(default=0.25, gt=0.0, lt=1.0)
+    review_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
+    min_cluster_size: int = Field(default=0, ge=0, description="0 = chosen from the data size.")
+    reduce_dims: int = Field(default=8, ge=2, le=384)
+    random_state: int = 42
+    top_n: int = Field(default=10, ge=1, le=100)
+    baseline_weeks: int = Field(default=6, ge=2, le=52)
+    match_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    max_batch_items: int = Field(default=500, ge=1, le=10_000)
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    zendesk_secret: str | None = None
+    freshdesk_secret: str | None = None
+    jira_secret: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if "://" not in v:
+            raise ValueError(f"database_url {v!r} is not a SQLAlchemy URL like sqlite:///file.db")
+        return v

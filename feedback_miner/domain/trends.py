@@ -1,0 +1,356 @@
+"""Weekly trend of one problem: sparkline, Poisson tail and a status for the weekly digest.
+
+Standard library and numpy only (no scipy): the Poisson tail is summed in log space with
+:func:`math.lgamma`, accurate for ``mu`` up to ~1e4 and ``k`` up to ~1e5 and beyond.
+
+How :func:`assess_trend` decides (every threshold is a keyword argument):
+
+* **Baseline** — the ``baseline_weeks`` (default 6) ISO weeks before ``week``; a week missing from
+  ``counts`` counts 0. ``baseline_mean`` / ``baseline_sd`` are the mean and sample standard
+  deviation (``ddof=1``; 0 for a one-week baseline) of those raw counts.
+* **Expected** — volume-adjusted when possible: ``(sum of baseline counts + 0.5) / (sum of
+  baseline totals) * this week's total``, summing only baseline weeks whose total is known
+  (present in ``totals`` and > 0). If this week's total or every baseline total is unknown, it
+  falls back to unscaled ``(sum of baseline counts + 0.5) / baseline_weeks``. The +0.5 count prior
+  keeps a zero baseline from expecting exactly 0.
+* **p_value** — ``P(X >= observed)`` for ``X ~ Poisson(expected)`` (upper tail); ``p_lower`` is
+  ``P(X <= observed)`` (lower tail).
+
+Status, first match wins:
+
+1. ``fixed_at_week`` given and ``week >= fixed_at_week`` (otherwise the fix is ignored and
+   ``fix_holding`` is ``None``). The pre-fix level is the mean count of the ``baseline_weeks``
+   weeks before the fix week; the post-fix weeks are those after the fix week up to ``week``.
+
+   * ``resurfaced`` — some post-fix week has a count ``>= min_count`` (default 5) and either
+     ``>=`` the pre-fix mean or ``P(X >= count) < alpha`` against the earlier post-fix weeks'
+     mean (+0.5 prior). Once resurfaced it stays resurfaced until a new fix week is given.
+   * ``fixed`` — every post-fix week (none yet in the fix week itself) is strictly below the
+     pre-fix mean; ``fix_holding`` is True once that has held for >= 2 full weeks after the fix.
+   * otherwise ``fix_holding`` is False and the ordinary statuses below apply.
+2. ``new`` — observed >= 1 and no count in any week before ``week``.
+3. ``growing`` — ``p_value < alpha`` (default 0.001), observed ``>= min_count`` and observed
+   ``>= growth_ratio * expected`` (default 1.5).
+4. ``fading`` — observed ``<= expected / growth_ratio`` and ``p_lower < alpha``; or observed is 0
+   while the baseline mean is >= 3 (:data:`FADING_ZERO_MEAN`).
+5. ``steady`` otherwise.
+
+``emerging`` (the digest's "stand out this week" flag) is ``new`` with observed ``>= min_count``,
+``growing``, or ``resurfaced``. ``statement`` reads like "41 this week vs 9 ± 3 over the last 6
+weeks (expected 10.2 at this week's volume), p < 0.001" (the lower-tail p when ``fading``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeGuard
+
+import numpy as np
+
+from feedback_miner.domain.weeks import parse_week, shift_week, weeks_between
+
+__all__ = [
+    "FADING_ZERO_MEAN", "PRIOR_COUNT", "STATUSES", "Status", "TrendAssessment",
+    "assess_trend", "poisson_cdf", "poisson_sf", "sparkline", "weekly_counts",
+]
+
+Status = Literal["new", "growing", "steady", "fading", "fixed", "resurfaced"]
+STATUSES: tuple[Status, ...] = ("new", "growing", "steady", "fading", "fixed", "resurfaced")
+
+PRIOR_COUNT = 0.5
+"""Count added to a baseline so a problem never seen before does not expect exactly 0."""
+
+FADING_ZERO_MEAN = 3.0
+"""A week with 0 after a baseline mean at least this high is ``fading`` whatever the p-value."""
+
+_BARS = "▁▂▃▄▅▆▇█"
+_REL_EPS = 1e-17
+
+
+@dataclass(frozen=True)
+class TrendAssessment:
+    """The trend of one problem in one week; ``statement`` is the sentence shown in the digest."""
+
+    status: Status
+    observed: int
+    expected: float
+    baseline_mean: float
+    baseline_sd: float
+    p_value: float
+    emerging: bool
+    fix_holding: bool | None
+    statement: str
+    p_lower: float
+    volume_adjusted: bool
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_count(name: str, value: object) -> int:
+    if not _is_int(value) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def _canonical(name: str, week: str) -> str:
+    """``YYYY-Www`` (these sort in time order); ValueError naming ``name`` if not an ISO week."""
+    if not isinstance(week, str):
+        raise ValueError(f"{name} must be an ISO week string like '2026-W47', got {week!r}")
+    try:
+        year, num = parse_week(week)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
+    return f"{year:04d}-W{num:02d}"
+
+
+def _week_map(name: str, mapping: Mapping[str, int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key, value in mapping.items():
+        week = _canonical(f"{name} key", key)
+        if week in out:
+            raise ValueError(f"{name} has week {week!r} twice (as {key!r})")
+        out[week] = _check_count(f"{name}[{key!r}]", value)
+    return out
+
+
+def _check_settings(baseline_weeks: int, alpha: float, min_count: int, growth: float) -> None:
+    if not _is_int(baseline_weeks) or baseline_weeks < 1:
+        raise ValueError(f"baseline_weeks must be an integer >= 1, got {baseline_weeks!r}")
+    if not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    if not _is_int(min_count) or min_count < 1:
+        raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+    if not isinstance(growth, (int, float)) or not 1.0 <= growth < math.inf:
+        raise ValueError(f"growth_ratio must be a finite number >= 1, got {growth!r}")
+
+
+# --------------------------------------------------------------------------- sparkline
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    """One bar per count, scaled so the maximum is "█"; 0 is "▁", any other count >= "▂"."""
+    values = [_check_count(f"counts[{i}]", c) for i, c in enumerate(counts)]
+    top = max(values, default=0)
+    if top == 0:
+        return _BARS[0] * len(values)
+    n = len(_BARS)  # bar i is (i + 1) / n of full height: pick the nearest, "▂" at least
+    return "".join(
+        _BARS[0] if v == 0 else _BARS[min(n - 1, max(1, (2 * n * v + top) // (2 * top) - 1))]
+        for v in values
+    )
+
+
+# --------------------------------------------------------------------------- Poisson tails
+
+
+def _log_pmf(k: int, mu: float) -> float:
+    return k * math.log(mu) - mu - math.lgamma(k + 1)
+
+
+def _upper_sum(k: int, mu: float) -> float:
+    """P(X >= k) summed upward from k; requires k > mu > 0 so the terms shrink geometrically."""
+    total, term, j = 1.0, 1.0, k
+    while term >= total * _REL_EPS:
+        j += 1
+        term *= mu / j
+        total += term
+    return math.exp(_log_pmf(k, mu) + math.log(total))
+
+
+def _lower_sum(k: int, mu: float) -> float:
+    """P(X <= k) summed downward from k; requires 0 <= k < mu."""
+    total, term, j = 1.0, 1.0, k
+    while j > 0 and term >= total * _REL_EPS:
+        term *= j / mu
+        j -= 1
+        total += term
+    return math.exp(_log_pmf(k, mu) + math.log(total))
+
+
+def _check_poisson_args(k: int, mu: float) -> None:
+    if not _is_int(k):
+        raise ValueError(f"k must be an integer, got {k!r}")
+    number = isinstance(mu, (int, float, np.integer, np.floating)) and not isinstance(mu, bool)
+    if not number or not math.isfinite(mu) or mu < 0:
+        raise ValueError(f"mu must be a finite number >= 0, got {mu!r}")
+
+
+def poisson_sf(k: int, mu: float) -> float:
+    """P(X >= k) for X ~ Poisson(mu), summed in log space (no cancellation in the small tail)."""
+    _check_poisson_args(k, mu)
+    k, mu = int(k), float(mu)
+    if k <= 0:
+        return 1.0
+    if mu == 0.0:
+        return 0.0
+    if k > mu:
+        return min(1.0, _upper_sum(k, mu))
+    return min(1.0, max(0.0, 1.0 - _lower_sum(k - 1, mu)))
+
+
+def poisson_cdf(k: int, mu: float) -> float:
+    """P(X <= k) for X ~ Poisson(mu): the lower tail, summed in log space."""
+    _check_poisson_args(k, mu)
+    k, mu = int(k), float(mu)
+    if k < 0:
+        return 0.0
+    if mu == 0.0:
+        return 1.0
+    if k < mu:
+        return min(1.0, _lower_sum(k, mu))
+    return min(1.0, max(0.0, 1.0 - _upper_sum(k + 1, mu)))
+
+
+# --------------------------------------------------------------------------- assessment
+
+
+def _fmt(x: float) -> str:
+    text = f"{x:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _fmt_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _fix_outcome(
+    counts: dict[str, int], fix: str, week: str, baseline_weeks: int, alpha: float, min_count: int
+) -> tuple[str | None, bool, float, int]:
+    """(week it resurfaced or None, every post-fix week below the pre-fix mean, pre-fix mean, n)."""
+    pre = [counts.get(shift_week(fix, -i), 0) for i in range(1, baseline_weeks + 1)]
+    pre_mean = float(np.mean(pre))
+    post = weeks_between(shift_week(fix, 1), week) if week != fix else []
+    seen: list[int] = []
+    for w in post:
+        c = counts.get(w, 0)
+        if c >= min_count:
+            if c >= pre_mean:
+                return w, False, pre_mean, len(post)
+            if seen and poisson_sf(c, (sum(seen) + PRIOR_COUNT) / len(seen)) < alpha:
+                return w, False, pre_mean, len(post)
+        seen.append(c)
+    return None, all(c < pre_mean for c in seen), pre_mean, len(post)
+
+
+def assess_trend(
+    counts: Mapping[str, int],
+    totals: Mapping[str, int],
+    week: str,
+    *,
+    baseline_weeks: int = 6,
+    alpha: float = 0.001,
+    min_count: int = 5,
+    growth_ratio: float = 1.5,
+    fixed_at_week: str | None = None,
+) -> TrendAssessment:
+    """Assess one problem's count in ``week`` against its own recent past (see module docstring).
+
+    ``counts`` maps ISO weeks to the problem's counts (missing weeks are 0); ``totals`` maps ISO
+    weeks to the feedback volume the counts are a share of (missing or 0: unknown).
+    """
+    _check_settings(baseline_weeks, alpha, min_count, growth_ratio)
+    week = _canonical("week", week)
+    series = _week_map("counts", counts)
+    volume = {w: t for w, t in _week_map("totals", totals).items() if t > 0}
+    fix = None if fixed_at_week is None else _canonical("fixed_at_week", fixed_at_week)
+    if fix is not None and fix > week:
+        fix = None
+
+    observed = series.get(week, 0)
+    base_weeks = [shift_week(week, -i) for i in range(baseline_weeks, 0, -1)]
+    base = np.array([series.get(w, 0) for w in base_weeks], dtype=np.float64)
+    baseline_mean = float(base.mean())
+    baseline_sd = float(base.std(ddof=1)) if baseline_weeks > 1 else 0.0
+
+    known = [w for w in base_weeks if w in volume]
+    volume_adjusted = week in volume and bool(known)
+    if volume_adjusted:
+        rate = (sum(series.get(w, 0) for w in known) + PRIOR_COUNT) / sum(volume[w] for w in known)
+        expected = rate * volume[week]
+    else:
+        expected = (float(base.sum()) + PRIOR_COUNT) / baseline_weeks
+    p_value = poisson_sf(observed, expected)
+    p_lower = poisson_cdf(observed, expected)
+
+    status: Status | None = None
+    fix_holding: bool | None = None
+    suffix = ""
+    if fix is not None:
+        resurfaced_in, below, pre_mean, n_post = _fix_outcome(
+            series, fix, week, baseline_weeks, alpha, min_count
+        )
+        fix_holding = False
+        if resurfaced_in is not None:
+            status = "resurfaced"
+            suffix = (
+                f"; resurfaced in {resurfaced_in} after the fix of {fix}"
+                f" (pre-fix {_fmt(pre_mean)}/week)"
+            )
+        elif below:
+            status = "fixed"
+            fix_holding = n_post >= 2
+            state = "holding" if fix_holding else "too early to tell"
+            suffix = (
+                f"; fixed in {fix}, {n_post} week(s) below the pre-fix"
+                f" {_fmt(pre_mean)}/week ({state})"
+            )
+        else:
+            suffix = f"; fixed in {fix} but not yet below the pre-fix {_fmt(pre_mean)}/week"
+    if status is None:
+        earlier = any(c > 0 and w < week for w, c in series.items())
+        if observed >= 1 and not earlier:
+            status = "new"
+            suffix = "; first seen this week" + suffix
+        elif p_value < alpha and observed >= min_count and observed >= growth_ratio * expected:
+            status = "growing"
+        elif (observed <= expected / growth_ratio and p_lower < alpha) or (
+            observed == 0 and baseline_mean >= FADING_ZERO_MEAN
+        ):
+            status = "fading"
+        else:
+            status = "steady"
+
+    emerging = status in ("growing", "resurfaced") or (status == "new" and observed >= min_count)
+    at_volume = " at this week's volume" if volume_adjusted else ""
+    p_text = f"lower-tail {_fmt_p(p_lower)}" if status == "fading" else _fmt_p(p_value)
+    statement = (
+        f"{observed} this week vs {_fmt(baseline_mean)} ± {_fmt(baseline_sd)} over the last "
+        f"{baseline_weeks} week{'s' if baseline_weeks != 1 else ''} "
+        f"(expected {expected:.1f}{at_volume}), {p_text}{suffix}"
+    )
+    return TrendAssessment(
+        status=status,
+        observed=observed,
+        expected=expected,
+        baseline_mean=baseline_mean,
+        baseline_sd=baseline_sd,
+        p_value=p_value,
+        emerging=emerging,
+        fix_holding=fix_holding,
+        statement=statement,
+        p_lower=p_lower,
+        volume_adjusted=volume_adjusted,
+    )
+
+
+def weekly_counts(weeks_of_members: Iterable[str], weeks: Sequence[str]) -> dict[str, int]:
+    """How many members fall in each of ``weeks`` (in that order, zero-filled).
+
+    Members in weeks outside ``weeks`` are ignored; every week string must be a valid ISO week.
+    """
+    order = [_canonical(f"weeks[{i}]", w) for i, w in enumerate(weeks)]
+    for w, n in Counter(order).items():
+        if n > 1:
+            raise ValueError(f"weeks lists {w!r} {n} times; each week must appear once")
+    tally: Counter[str] = Counter()
+    for w, n in Counter(weeks_of_members).items():
+        tally[_canonical("weeks_of_members item", w)] += n
+    return {w: tally.get(w, 0) for w in order}

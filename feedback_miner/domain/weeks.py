@@ -1,0 +1,60 @@
+"""ISO-week arithmetic: parsing ``2026-W47``, week bounds in UTC, neighbouring weeks."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+__all__ = ["parse_week", "week_of", "week_bounds", "shift_week", "last_complete_week", "weeks_between"]
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def parse_week(week: str) -> tuple[int, int]:
+    """Return (year, week) of an ISO week string like ``2026-W47``; raise ValueError if invalid."""
+    m = _WEEK.match(week.strip())
+    if not m:
+        raise ValueError(f"week {week!r} is not an ISO week like '2026-W47'")
+    year, num = int(m.group(1)), int(m.group(2))
+    try:
+        date.fromisocalendar(year, num, 1)
+    except ValueError as exc:
+        raise ValueError(f"week {week!r} does not exist: {exc}") from exc
+    return year, num
+
+
+def week_of(moment: datetime | date) -> str:
+    """The ISO week (``YYYY-Www``) a moment falls in (UTC for aware datetimes)."""
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    year, num, _ = moment.isocalendar()
+    return f"{year:04d}-W{num:02d}"
+
+
+def week_bounds(week: str) -> tuple[datetime, datetime]:
+    """[start, end) of an ISO week as aware UTC datetimes (Monday 00:00 to next Monday 00:00)."""
+    year, num = parse_week(week)
+    start = datetime.combine(date.fromisocalendar(year, num, 1), datetime.min.time(), timezone.utc)
+    return start, start + timedelta(days=7)
+
+
+def shift_week(week: str, n: int) -> str:
+    """The ISO week ``n`` weeks after (negative: before) ``week``."""
+    start, _ = week_bounds(week)
+    return week_of(start + timedelta(weeks=n))
+
+
+def last_complete_week(now: datetime) -> str:
+    """The last ISO week that has fully ended at ``now``."""
+    return shift_week(week_of(now), -1)
+
+
+def weeks_between(first: str, last: str) -> list[str]:
+    """Every ISO week from ``first`` to ``last`` inclusive (empty if last < first)."""
+    out: list[str] = []
+    cur = first
+    end_start, _ = week_bounds(last)
+    while week_bounds(cur)[0] <= end_start:
+        out.append(cur)
+        cur = shift_week(cur, 1)
+    return out

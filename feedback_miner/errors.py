@@ -1,0 +1,83 @@
+"""The one error tree of Feedback Miner.
+
+Every error the library raises derives from :class:`FeedbackMinerError`; third-party errors are
+re-raised with ``from exc`` at the adapter that met them. The API maps them to status codes in one
+place (``api/errors.py``)::
+
+    FeedbackMinerError
+    ├── ConfigError            a setting is missing or invalid
+    ├── InputError             bad user input (a file, a column mapping, an option)
+    │   └── RowError           one bad row: carries its row number and field
+    ├── NotFoundError          a week, problem or artefact that does not exist
+    ├── ModelError             a model or artefact cannot be loaded or is unfitted
+    │   └── NotFittedError     an estimator used before fit()
+    ├── StoreError             the SQL store failed
+    ├── ConflictError          the action conflicts with current state (e.g. a run in progress)
+    └── AuthError              a missing or invalid API key / signature
+        └── PermissionDenied   a valid key without the needed role
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FeedbackMinerError",
+    "ConfigError",
+    "InputError",
+    "RowError",
+    "NotFoundError",
+    "ModelError",
+    "NotFittedError",
+    "StoreError",
+    "ConflictError",
+    "AuthError",
+    "PermissionDenied",
+]
+
+
+class FeedbackMinerError(Exception):
+    """Base class of every error raised by Feedback Miner."""
+
+
+class ConfigError(FeedbackMinerError):
+    pass
+
+
+class InputError(FeedbackMinerError):
+    pass
+
+
+class RowError(InputError):
+    def __init__(self, row: int, field: str | None, reason: str) -> None:
+        self.row = row
+        self.field = field
+        self.reason = reason
+        where = f"row {row}" + (f", field '{field}'" if field else "")
+        super().__init__(f"{where}: {reason}")
+
+
+class NotFoundError(FeedbackMinerError):
+    pass
+
+
+class ModelError(FeedbackMinerError):
+    pass
+
+
+class NotFittedError(ModelError):
+    pass
+
+
+class StoreError(FeedbackMinerError):
+    pass
+
+
+class ConflictError(FeedbackMinerError):
+    pass
+
+
+class AuthError(FeedbackMinerError):
+    pass
+
+
+class PermissionDenied(AuthError):
+    pass

@@ -1,0 +1,155 @@
+"""Describe problems: readable title, keywords (c-TF-IDF), diverse quotes, error codes, breakdowns."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["tokens", "keywords_by_cluster", "title_for", "diverse_quotes", "error_codes", "breakdown"]
+
+STOP = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves im ive dont didnt cant doesnt isnt
+    wont its it's i'm i've don't didn't can't doesn't isn't won't also still even get got really
+    please thanks thank hi hello team guys one since ever every again already yet much many like
+    just us let lets would could might need want way thing things time today yesterday week""".split()
+)
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9'\-]*[a-z0-9]|[a-z]")
+_ERR = re.compile(r"\b(?:[A-Z]{2,6}-\d{2,5}|(?:error|err|code)\s*:?\s*#?\s*\d{3,5}|\b[45]\d{2}\s+error)\b", re.I)
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower().replace("’", "'"))
+
+
+def _ngrams(toks: Sequence[str], n: int) -> list[str]:
+    return [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+
+
+def _terms(text: str) -> set[str]:
+    toks = [t for t in tokens(text) if t not in STOP and not t.isdigit() and len(t) > 1]
+    return set(toks) | set(_ngrams(toks, 2))
+
+
+def keywords_by_cluster(texts: Sequence[str], labels: np.ndarray, top: int = 8) -> dict[int, list[str]]:
+    """c-TF-IDF keywords per cluster (unclustered texts act as background)."""
+    docs = [_terms(t) for t in texts]
+    groups = sorted({int(v) for v in labels.tolist()})
+    tf: dict[int, Counter[str]] = {g: Counter() for g in groups}
+    for d, g in zip(docs, labels.tolist()):
+        tf[int(g)].update(d)
+    total = Counter[str]()
+    for c in tf.values():
+        total.update(c)
+    avg = sum(sum(c.values()) for c in tf.values()) / max(len(tf), 1)
+    out: dict[int, list[str]] = {}
+    for g in groups:
+        if g < 0:
+            continue
+        n = max(int((labels == g).sum()), 1)
+        scored = [
+            (cnt / n * math.log(1 + avg / total[t]), t) for t, cnt in tf[g].items() if cnt >= max(2, 0.05 * n)
+        ]
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        picked: list[str] = []
+        for _, t in scored:
+            if any(t in p.split() or (" " in t and all(w in picked for w in t.split())) for p in picked):
+                continue
+            picked.append(t)
+            if len(picked) == top:
+                break
+        out[g] = picked
+    return out
+
+
+def _phrases(text: str) -> set[str]:
+    toks = tokens(text)
+    out = set()
+    for n in (2, 3, 4):
+        for i in range(len(toks) - n + 1):
+            gram = toks[i : i + n]
+            if gram[0] in STOP or gram[-1] in STOP or any(t.isdigit() for t in (gram[0], gram[-1])):
+                continue
+            out.add(" ".join(gram))
+    return out
+
+
+def title_for(member_texts: Sequence[str], other_texts: Sequence[str], keywords: Sequence[str]) -> str:
+    """A short readable phrase: the 2–4-word phrase that best covers this problem and not others.
+
+    Falls back to the first clause of the most typical text, trimmed to eight words.
+    """
+    n = len(member_texts)
+    inside = Counter[str]()
+    for t in member_texts:
+        inside.update(_phrases(t))
+    outside = Counter[str]()
+    for t in other_texts:
+        outside.update(_phrases(t))
+    m = max(len(other_texts), 1)
+    best: tuple[float, str] | None = None
+    for p, c in inside.items():
+        cover = c / n
+        if cover < 0.12 or c < 2:
+            continue
+        spec = cover / (cover + outside[p] / m + 1e-9)
+        score = cover * spec * (1 + 0.15 * (len(p.split()) - 2))
+        if best is None or (score, p) > best:
+            best = (score, p)
+    if best is not None:
+        phrase = best[1]
+    elif member_texts:
+        first = re.split(r"[.!?;\n]", member_texts[0])[0].strip()
+        phrase = " ".join(first.split()[:8]) or (keywords[0] if keywords else "unnamed problem")
+    else:
+        phrase = keywords[0] if keywords else "unnamed problem"
+    return phrase[:1].upper() + phrase[1:]
+
+
+def diverse_quotes(X: np.ndarray, texts: Sequence[str], k: int = 3, lam: float = 0.7) -> list[int]:
+    """Indices of ``k`` representative yet diverse members (maximal marginal relevance)."""
+    if len(texts) == 0:
+        return []
+    c = X.mean(axis=0)
+    c = c / max(float(np.linalg.norm(c)), 1e-12)
+    rel = X @ c
+    chosen = [int(np.argmax(rel))]
+    seen = {texts[chosen[0]].lower()}
+    while len(chosen) < min(k, len(texts)):
+        red = (X @ X[chosen].T).max(axis=1)
+        score = lam * rel - (1 - lam) * red
+        for i in np.argsort(-score, kind="stable"):
+            if int(i) not in chosen and texts[int(i)].lower() not in seen:
+                chosen.append(int(i))
+                seen.add(texts[int(i)].lower())
+                break
+        else:
+            break
+    return chosen
+
+
+def error_codes(texts: Sequence[str], top: int = 5) -> list[str]:
+    """Error codes or messages quoted in the texts, most frequent first ("PAY-402 (12)")."""
+    cnt = Counter[str]()
+    for t in texts:
+        for m in {" ".join(x.upper().split()) for x in _ERR.findall(t)}:
+            cnt[m] += 1
+    return [f"{code} ({n})" for code, n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[:top] if n >= 2]
+
+
+def breakdown(values: Sequence[str | None], top: int = 6) -> dict[str, int]:
+    cnt = Counter(v for v in values if v)
+    return dict(sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
+
+
+def breakdowns(meta: Mapping[str, Sequence[str | None]]) -> dict[str, dict[str, int]]:
+    return {k: b for k, vals in meta.items() if (b := breakdown(vals))}
