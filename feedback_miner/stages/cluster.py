@@ -38,6 +38,9 @@ class ClusterParams:
             raise InputError(f"assign_threshold must be in [-1, 1], got {self.assign_threshold}")
 
 
+SINGLE_CLUSTER_BELOW = 60
+
+
 def auto_min_cluster_size(n: int) -> int:
     """About half the square root of the group size, at least 3: 40 → 3, 400 → 10, 3000 → 27."""
     return max(3, int(round(np.sqrt(n) / 2)))
@@ -72,7 +75,9 @@ def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np
             ).fit_transform(X)
     else:
         Z = X
-    labels = hdbscan.HDBSCAN(min_cluster_size=mcs, cluster_selection_method="eom").fit_predict(Z)
+    # A small group may hold one problem only; HDBSCAN finds none then unless allowed.
+    labels = hdbscan.HDBSCAN(min_cluster_size=mcs, cluster_selection_method="eom",
+                             allow_single_cluster=n < SINGLE_CLUSTER_BELOW).fit_predict(Z)
     labels = np.asarray(labels, dtype=np.int64)
     cents = centroids(X, labels)
     if cents:

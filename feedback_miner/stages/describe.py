@@ -21,7 +21,7 @@ STOP = frozenset(
     whom why will with would you your yours yourself yourselves im ive dont didnt cant doesnt isnt
     wont its it's i'm i've don't didn't can't doesn't isn't won't also still even get got really
     please thanks thank hi hello team guys one since ever every again already yet much many like
-    just us let lets would could might need want way thing things time today yesterday week""".split()
+    just us let lets would could might need want way thing things time today yesterday week ago then tried try""".split()
 )
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9'\-]*[a-z0-9]|[a-z]")
 _ERR = re.compile(r"\b(?:[A-Z]{2,6}-\d{2,5}|(?:error|err|code)\s*:?\s*#?\s*\d{3,5}|\b[45]\d{2}\s+error)\b", re.I)
@@ -96,13 +96,16 @@ def title_for(member_texts: Sequence[str], other_texts: Sequence[str], keywords:
     for t in other_texts:
         outside.update(_phrases(t))
     m = max(len(other_texts), 1)
+    key_words = {w for k in keywords[:4] for w in k.split()}
     best: tuple[float, str] | None = None
     for p, c in inside.items():
         cover = c / n
-        if cover < 0.12 or c < 2:
+        words = p.split()
+        hits = sum(1 for w in words if w in key_words)
+        if cover < 0.12 or c < 2 or (key_words and words[0] not in key_words and words[-1] not in key_words):
             continue
         spec = cover / (cover + outside[p] / m + 1e-9)
-        score = cover * spec * (1 + 0.15 * (len(p.split()) - 2))
+        score = cover * spec * (1 + 0.15 * (len(words) - 2)) * (1 + 0.5 * hits)
         if best is None or (score, p) > best:
             best = (score, p)
     if best is not None:

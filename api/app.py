@@ -1,0 +1,72 @@
+"""The FastAPI app factory: wires settings, store, model and classifier once, at start-up.
+
+``create_app()`` builds everything from :class:`Settings`; tests inject doubles
+(``embedder=``, ``classifier=``, ``store=``). Nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import BodyLimitMiddleware, install_error_handlers
+from api.metrics import ApiMetrics, MetricsMiddleware
+from api.routes import feedback, health, reports, webhooks
+from api.services import Services
+from feedback_miner.adapters.store import Store
+from feedback_miner.config import Settings
+from feedback_miner.stages.classify import LinearSoftmaxClassifier
+from feedback_miner.stages.protocols import Embedder
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """Feedback Miner turns customer feedback into prioritised recurring problems.
+
+Authenticate with an API key in `X-API-Key` (or `Authorization: Bearer <key>`); create keys with
+`feedback-miner keys create --role ingest|lead|reader|admin --name …`. Errors are JSON:
+`{"error", "message", "fields"}`.
+"""
+
+
+def _build(settings: Settings, embedder: Embedder | None, classifier: LinearSoftmaxClassifier | None,
+           store: Store | None) -> Services:
+    """Load whatever was not injected (the slow part: the embedding model)."""
+    from feedback_miner import bootstrap
+
+    store = store or bootstrap.make_store(settings)
+    version = "injected"
+    if classifier is None:
+        classifier, manifest = bootstrap.make_classifier(settings)
+        version = str(manifest["version"])
+    embedder = embedder or bootstrap.make_embedder(settings)
+    embedder.embed(["warm-up"])  # first call pays one-off costs, not the first client
+    svc = Services(settings, store, embedder, classifier, version)
+    svc.centroids.refresh()
+    return svc
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None,
+               classifier: LinearSoftmaxClassifier | None = None, store: Store | None = None) -> FastAPI:
+    """Build the app. The model, classifier and store are created once, in the lifespan."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = await run_in_threadpool(_build, settings, embedder, classifier, store)
+        try:
+            yield
+        finally:
+            app.state.services.wait_for_run(timeout=5)
+
+    app = FastAPI(title="Feedback Miner API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = ApiMetrics()
+    install_error_handlers(app)
+    for r in (feedback.router, webhooks.router, reports.router, health.router):
+        app.include_router(r)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

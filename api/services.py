@@ -1,0 +1,193 @@
+"""What the routes call: one object wired at start-up holding the model, classifier and store.
+
+Each public method does one job for one route; errors are library errors (mapped in api/errors.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from feedback_miner.adapters import queries, webhooks
+from feedback_miner.adapters.store import Store
+from feedback_miner.config import Settings
+from feedback_miner.domain.redact import redact
+from feedback_miner.domain.weeks import last_complete_week, week_bounds
+from feedback_miner.errors import ConflictError, InputError, NotFoundError, RowError
+from feedback_miner.pipeline import classify_texts
+from feedback_miner.stages.classify import LinearSoftmaxClassifier
+from feedback_miner.stages.ingest import ColumnMapping, parse_row
+from feedback_miner.stages.protocols import Embedder
+
+__all__ = ["Services", "CentroidIndex", "check_week"]
+
+log = logging.getLogger("feedback_miner.api")
+_MAPPING = ColumnMapping()
+
+
+def check_week(week: str) -> str:
+    """The week if it is a real ISO week, else :class:`InputError` naming the parameter."""
+    try:
+        week_bounds(week)
+    except ValueError as exc:
+        raise InputError(f"iso_week: {exc}") from exc
+    return week
+
+
+def _bad_chars(raw: Mapping[str, object]) -> str | None:
+    """First field holding a lone surrogate or NUL (cannot be stored), if any."""
+    for k, v in raw.items():
+        if isinstance(v, str) and any(c == "\x00" or 0xD800 <= ord(c) <= 0xDFFF for c in v):
+            return k
+    return None
+
+
+class CentroidIndex:
+    """Unit centroids of known problems per category, refreshed after runs (and every ``ttl_s``)."""
+
+    def __init__(self, store: Store, *, threshold: float = 0.6, ttl_s: float = 300.0) -> None:
+        self.store, self.threshold, self.ttl_s = store, threshold, ttl_s
+        self._by_cat: dict[str, tuple[list[tuple[str, str]], np.ndarray]] = {}
+        self._loaded_at = -1e18
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        rows = queries.active_centroids(self.store)
+        by_cat: dict[str, tuple[list[tuple[str, str]], list[np.ndarray]]] = {}
+        for pid, cat, title, vec in rows:
+            ids, vecs = by_cat.setdefault(cat, ([], []))
+            ids.append((pid, title))
+            vecs.append(vec)
+        built = {c: (ids, np.vstack(v)) for c, (ids, v) in by_cat.items()}
+        with self._lock:
+            self._by_cat, self._loaded_at = built, time.monotonic()
+
+    def nearest(self, category: str, vec: np.ndarray) -> dict[str, Any] | None:
+        if time.monotonic() - self._loaded_at > self.ttl_s:
+            self.refresh()
+        entry = self._by_cat.get(category)
+        if entry is None or entry[1].shape[1] != vec.shape[0]:
+            return None
+        sims = entry[1] @ vec
+        k = int(np.argmax(sims))
+        if float(sims[k]) < self.threshold:
+            return None
+        return {"id": entry[0][k][0], "title": entry[0][k][1], "similarity": round(float(sims[k]), 4)}
+
+
+class Services:
+    """The long-lived collaborators of the API, created once by the app factory's lifespan."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier,
+                 classifier_version: str) -> None:
+        self.settings, self.store, self.embedder, self.clf = settings, store, embedder, clf
+        self.classifier_version = classifier_version
+        self.centroids = CentroidIndex(store)
+        self._run_lock = threading.Lock()
+        self._run_thread: threading.Thread | None = None
+
+    # -- ingest -----------------------------------------------------------------------------
+    def _store_raw(self, index: int, raw: Mapping[str, object], default_source: str) -> dict[str, Any]:
+        bad = _bad_chars(raw)
+        if bad:
+            return {"index": index, "status": "rejected", "id": None,
+                    "error": {"field": bad, "message": "contains a NUL or an unpaired surrogate character"}}
+        try:
+            item = parse_row(raw, index, _MAPPING, default_source)
+        except RowError as err:
+            return {"index": index, "status": "rejected", "id": None,
+                    "error": {"field": err.field, "message": err.reason}}
+        except (ValueError, OverflowError, OSError) as exc:  # e.g. an epoch time out of range
+            return {"index": index, "status": "rejected", "id": None,
+                    "error": {"field": None, "message": f"invalid value: {exc}"}}
+        fid, outcome = self.store.upsert_feedback(item)
+        return {"index": index, "status": outcome, "id": fid, "error": None}
+
+    def ingest_batch(self, items: Sequence[Mapping[str, object]]) -> dict[str, Any]:
+        """Validate and store each item; per-item results, one bad item rejects only itself."""
+        limit = self.settings.max_batch_items
+        if len(items) > limit:
+            raise InputError(f"items: {len(items)} items exceed the limit of {limit} per request")
+        results = [self._store_raw(n, raw, "api") for n, raw in enumerate(items)]
+        counts = {k: sum(r["status"] == k for r in results) for k in ("stored", "duplicate", "updated", "rejected")}
+        return {"counts": counts, "results": results}
+
+    def ingest_webhook(self, tool: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        """Verify a webhook's signature, map its payload and upsert it."""
+        s = self.settings
+        if tool == "zendesk":
+            webhooks.verify_zendesk(s.zendesk_secret, headers.get("x-zendesk-webhook-signature"),
+                                    headers.get("x-zendesk-webhook-signature-timestamp"), body)
+        else:
+            secret = s.freshdesk_secret if tool == "freshdesk" else s.jira_secret
+            webhooks.verify_shared_secret(secret, headers.get("x-webhook-secret"), tool)
+        raw = webhooks.map_payload(tool, webhooks.parse_json(body))
+        r = self._store_raw(0, raw, tool)
+        if r["status"] == "rejected":
+            e = r["error"]
+            raise RowError(0, e["field"], f"{tool} payload: {e['message']}")
+        return {"status": r["status"], "id": r["id"], "source": tool, "external_id": str(raw["external_id"])}
+
+    # -- classify ---------------------------------------------------------------------------
+    def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        """Category, confidence, secondary category and nearest known problem per text."""
+        clean = [redact(" ".join(t.split())) for t in texts]
+        preds, X = classify_texts(clean, self.embedder, self.clf)
+        return [{"category": p.category, "confidence": round(p.confidence, 4),
+                 "secondary_category": p.secondary_category, "problem": self.centroids.nearest(p.category, x)}
+                for p, x in zip(preds, X)]
+
+    # -- runs and digests -------------------------------------------------------------------
+    def get_digest(self, week: str) -> dict[str, Any]:
+        d = self.store.get_digest(check_week(week))
+        if d is None:
+            raise NotFoundError(f"no digest for {week}: that week has never been run (POST /v1/runs with its week)")
+        return d
+
+    def run_busy(self) -> bool:
+        return (self._run_thread is not None and self._run_thread.is_alive()) or self.store.running_run() is not None
+
+    def start_run(self, week: str | None) -> dict[str, Any]:
+        """Start the weekly run in a background thread; :class:`ConflictError` if one is running."""
+        from feedback_miner.bootstrap import cluster_params
+        from feedback_miner.weekly import run_week
+
+        week = check_week(week) if week else last_complete_week(datetime.now(timezone.utc))
+        if not queries.feedback_count_in_week(self.store, week):
+            raise NotFoundError(f"no feedback stored for week {week}; ingest some first")
+        s = self.settings
+        with self._run_lock:
+            if self.run_busy():
+                raise ConflictError("a run is already in progress; wait for it to finish (GET /v1/runs)")
+
+            def work() -> None:
+                try:
+                    run_week(self.store, self.embedder, self.clf, week=week, classifier_version=self.classifier_version,
+                             params=cluster_params(s), baseline_weeks=s.baseline_weeks,
+                             match_threshold=s.match_threshold, top_n=s.top_n)
+                except Exception:
+                    log.exception("weekly run for %s failed", week)
+                finally:
+                    self.centroids.refresh()
+
+            self._run_thread = threading.Thread(target=work, name=f"run-{week}", daemon=True)
+            self._run_thread.start()
+        return {"week": week, "status": "running", "started_at": datetime.now(timezone.utc).isoformat()}
+
+    def wait_for_run(self, timeout: float | None = None) -> None:
+        """Block until the background run (if any) ends — for tests and shutdown."""
+        if self._run_thread is not None:
+            self._run_thread.join(timeout)
+
+    def runs(self) -> list[dict[str, Any]]:
+        out = []
+        for r in queries.recent_runs(self.store):
+            out.append({**r, "started_at": r["started_at"].isoformat() if r["started_at"] else None,
+                        "finished_at": r["finished_at"].isoformat() if r["finished_at"] else None})
+        return out

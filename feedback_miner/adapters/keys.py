@@ -1,0 +1,98 @@
+"""API keys: create, verify, list, revoke.
+
+A key looks like ``fm_<prefix>_<secret>``. Only ``sha256(key)`` is stored (table ``api_keys``),
+with the prefix in clear so verification looks up one or two rows by prefix and compares hashes
+in constant time. The plain key is returned once, at creation, and never again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from feedback_miner.adapters import tables as t
+from feedback_miner.adapters.store import Store
+from feedback_miner.errors import AuthError, InputError, NotFoundError
+
+__all__ = ["ROLES", "ApiKey", "create_key", "verify_key", "list_keys", "revoke_key", "hash_key"]
+
+#: Roles, from least to most trusted; ``admin`` may do everything.
+ROLES: tuple[str, ...] = ("ingest", "lead", "reader", "admin")
+_PREFIX_LEN = 8
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key (never its secret)."""
+
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    revoked: bool
+
+
+def hash_key(key: str) -> str:
+    """Hex sha256 of the full key string."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _row(r: object) -> ApiKey:
+    m = dict(r)  # type: ignore[call-overload]
+    return ApiKey(int(m["id"]), m["name"], m["role"], m["prefix"], m["created_at"], bool(m["revoked"]))
+
+
+def create_key(store: Store, *, role: str, name: str) -> tuple[str, ApiKey]:
+    """Create a key with ``role``; return (plain key — show it once, stored record)."""
+    if role not in ROLES:
+        raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    name = " ".join(name.split())
+    if not name or len(name) > 128:
+        raise InputError("name must be 1–128 characters")
+    prefix = secrets.token_hex(_PREFIX_LEN // 2)
+    key = f"fm_{prefix}_{secrets.token_urlsafe(32)}"
+    now = datetime.now(timezone.utc)
+    with store.tx() as c:
+        kid = c.execute(t.api_keys.insert().values(name=name, role=role, prefix=prefix, key_hash=hash_key(key),
+                                                   created_at=now, revoked=False)).inserted_primary_key[0]
+    return key, ApiKey(int(kid), name, role, prefix, now, False)
+
+
+def verify_key(store: Store, key: str) -> ApiKey:
+    """The record of a valid, unrevoked key; raise :class:`AuthError` otherwise."""
+    parts = key.split("_")
+    if len(parts) < 3 or parts[0] != "fm" or len(parts[1]) != _PREFIX_LEN or len(key) > 200:
+        raise AuthError("the API key is malformed; keys look like fm_<prefix>_<secret>")
+    digest = hash_key(key)
+    with store.tx() as c:
+        rows = c.execute(select(t.api_keys).where(t.api_keys.c.prefix == parts[1])).mappings().all()
+    for r in rows:
+        if hmac.compare_digest(str(r["key_hash"]), digest):
+            if r["revoked"]:
+                raise AuthError("this API key has been revoked")
+            return _row(r)
+    raise AuthError("the API key is not valid")
+
+
+def list_keys(store: Store) -> list[ApiKey]:
+    """Every key, newest first (no secrets)."""
+    with store.tx() as c:
+        return [_row(r) for r in c.execute(select(t.api_keys).order_by(t.api_keys.c.id.desc())).mappings()]
+
+
+def revoke_key(store: Store, key_id_or_prefix: str) -> ApiKey:
+    """Revoke a key by numeric id or by prefix."""
+    col = t.api_keys.c.id if key_id_or_prefix.isdigit() else t.api_keys.c.prefix
+    val: object = int(key_id_or_prefix) if key_id_or_prefix.isdigit() else key_id_or_prefix
+    with store.tx() as c:
+        rows = c.execute(select(t.api_keys).where(col == val)).mappings().all()
+        if len(rows) != 1:
+            raise NotFoundError(f"no single API key with id or prefix {key_id_or_prefix!r}")
+        c.execute(t.api_keys.update().where(t.api_keys.c.id == rows[0]["id"]).values(revoked=True))
+    return _row({**rows[0], "revoked": True})
