@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import select
 
 from feedback_miner.adapters import tables as t
+from feedback_miner.adapters.registry_store import fix_watch
 from feedback_miner.adapters.store import Store
 from feedback_miner.domain.metrics import compute_metrics, repeat_rate
 from feedback_miner.domain.weeks import shift_week, week_bounds, weeks_between
@@ -118,6 +119,10 @@ def _run(store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier, items: 
     digest["merges"] = [list(m) for m in match.merges]
     digest["splits"] = [[src, [found.problems[k].id for k in ks]] for src, ks in match.splits]
     _save(store, week, items, preds, found, digest, version, run_id, match)
+    digest["fix_watch"] = fix_watch(store, week, baseline_weeks=baseline_weeks)
+    if digest["fix_watch"]:
+        with store.tx() as c:
+            store.save_digest(c, week, digest, run_id)
     return digest
 
 

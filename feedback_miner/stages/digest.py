@@ -128,6 +128,13 @@ def render_markdown(d: Mapping[str, Any], metrics_table: str | None = None) -> s
         for p in d["new_and_growing"]:
             out.append(f"- **{p['title']}** (`{p['id']}`, {p['status']}): {p.get('trend') or ''}")
         out.append("")
+    if d.get("fix_watch"):
+        out += ["## Fixed problems under watch", "", "| problem | fixed | verdict | weekly | trend |", "|---|---|---|---|---|"]
+        for f in d["fix_watch"]:
+            mark = "🔴 " if f["verdict"] == "resurfaced" else ""
+            out.append(f"| {mark}{f['title']} (`{f['id']}`) | {f['fixed_week']} | **{f['verdict']}** | "
+                       f"{_spark(list(f['weekly_counts'].values()))} | {f['trend']} |")
+        out.append("")
     out += ["## Category breakdown", "", "| category | texts | share |", "|---|---:|---|"]
     for cat, n in c["by_category"].items():
         share = n / c["analysed"] if c["analysed"] else 0.0
