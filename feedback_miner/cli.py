@@ -194,6 +194,51 @@ def analyze(
 
 
 @app.command()
+def metrics(
+    from_: Annotated[str, typer.Option("--from", help="first day, e.g. 2026-11-01")],
+    to: Annotated[str, typer.Option("--to", help="last day (inclusive), e.g. 2026-11-30")],
+    by: Annotated[Optional[str], typer.Option(help="group by channel, segment or source")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Print the satisfaction and support metrics table for a period, against targets and the period before."""
+    from datetime import timedelta
+
+    from feedback_miner.bootstrap import make_store
+    from feedback_miner.periodic import metrics_table, parse_day
+
+    try:
+        start, end = parse_day(from_, "--from"), parse_day(to, "--to") + timedelta(days=1)
+        typer.echo(metrics_table(make_store(_settings(db)), start, end, by=by))
+    except FeedbackMinerError as exc:
+        _fail(exc)
+
+
+@app.command()
+def report(
+    month: Annotated[Optional[str], typer.Option(help="a month like 2026-11")] = None,
+    quarter: Annotated[Optional[str], typer.Option(help="a quarter like 2026-Q4")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Build and store the monthly or quarterly digest (print it with `digest --week 2026-11`)."""
+    from feedback_miner.adapters.progress import TqdmProgress
+    from feedback_miner.bootstrap import cluster_params, make_classifier, make_embedder, make_store
+    from feedback_miner.periodic import run_period
+
+    if bool(month) == bool(quarter):
+        _fail(FeedbackMinerError("give exactly one of --month or --quarter"))
+    s = _settings(db)
+    try:
+        clf, _ = make_classifier(s)
+        d = run_period(make_store(s), make_embedder(s), clf, kind="month" if month else "quarter",
+                       anchor=str(month or quarter), params=cluster_params(s), top_n=s.top_n, progress=TqdmProgress())
+    except FeedbackMinerError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"{d['period']}: {d['counts']['analysed']} texts, {d['counts']['problems']} problems; "
+               f"print it with `feedback-miner digest --week {d['period']}`")
+
+
+@app.command()
 def train(
     version: Annotated[Optional[str], typer.Option(help="version id; default v<N+1>")] = None,
 ) -> None:
@@ -231,6 +276,76 @@ def demo(
     for fmt in ("md", "json", "html"):
         digest(week=end_week, format=fmt, db=db, out=out / f"digest-{end_week}.{fmt}")
     typer.echo(f"weekly digest: {(out / f'digest-{end_week}.md').resolve()}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    db: DbOpt = None,
+) -> None:
+    """Run the HTTP API (uvicorn) over the store; the model loads once at start-up."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(_settings(db)), host=host, port=port, log_level="info")
+
+
+keys_app = typer.Typer(help="Manage API keys (stored hashed; a new key is printed once).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="ingest, lead, reader or admin")],
+    name: Annotated[str, typer.Option(help="who or what uses the key")],
+    db: DbOpt = None,
+) -> None:
+    """Create a key and print it once — it cannot be shown again."""
+    from feedback_miner.adapters.keys import create_key
+    from feedback_miner.bootstrap import make_store
+
+    try:
+        key, rec = create_key(make_store(_settings(db)), role=role, name=name)
+    except FeedbackMinerError as exc:
+        _fail(exc)
+        return
+    typer.echo(key)
+    typer.echo(f"created key {rec.id} ({rec.prefix}) role={rec.role} name={rec.name!r}; store it now, it is not shown again",
+               err=True)
+
+
+@keys_app.command("list")
+def keys_list(db: DbOpt = None) -> None:
+    """List keys (id, prefix, role, name, created, revoked) — never the secrets."""
+    from feedback_miner.adapters.keys import list_keys
+    from feedback_miner.bootstrap import make_store
+
+    try:
+        rows = list_keys(make_store(_settings(db)))
+    except FeedbackMinerError as exc:
+        _fail(exc)
+        return
+    for k in rows:
+        typer.echo(f"{k.id}\t{k.prefix}\t{k.role}\t{k.name}\t{k.created_at:%Y-%m-%d}\t{'revoked' if k.revoked else 'active'}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="key id or prefix")],
+    db: DbOpt = None,
+) -> None:
+    """Revoke a key by id or prefix."""
+    from feedback_miner.adapters.keys import revoke_key
+    from feedback_miner.bootstrap import make_store
+
+    try:
+        k = revoke_key(make_store(_settings(db)), key_id)
+    except FeedbackMinerError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"revoked key {k.id} ({k.prefix}) {k.name!r}")
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from feedback_miner.stages.problems import FoundProblems, find_problems
 from feedback_miner.stages.protocols import Embedder, EmbeddingCache, NullProgress, Progress
 
 __all__ = ["Analysis", "classify_texts", "effective_categories", "analyze_items", "apply_trends",
-           "metric_dicts", "executive_summary"]
+           "metric_dicts", "executive_summary", "attach_satisfaction"]
 
 
 @dataclass
@@ -94,10 +94,39 @@ def analyze_items(
         apply_trends(found.problems, members, weeks, totals)
         period = weeks[0] if len(weeks) == 1 else f"{weeks[0]}..{weeks[-1]}"
     by_id = {it.id if it.id is not None else n: it for n, it in enumerate(items)}
+    attach_satisfaction(found.problems, by_id, now=datetime.now(timezone.utc))
     summary = executive_summary(found.problems, [], by_id, now=datetime.now(timezone.utc))
     digest = build_digest(period=period, problems=found.problems, categories=cats,
                           unclustered=found.unclustered, top_n=top_n, summary=summary)
     return Analysis(list(items), preds, cats, found, digest)
+
+
+def attach_satisfaction(problems: Sequence[Problem], items_by_id: Mapping[int, FeedbackItem], *, now: datetime,
+                        min_n: int = 5) -> None:
+    """Per problem: CSAT and NPS of the people who reported it against everyone else, and the
+    share of its tickets that missed the 48-hour target, with a sentence for the digest."""
+    for p in problems:
+        member_set = set(p.member_ids)
+        members = [items_by_id[i] for i in p.member_ids if i in items_by_id]
+        others = [it for k, it in items_by_id.items() if k not in member_set]
+        if not members:
+            continue
+        g = compare_groups(members, others, now=now)
+        bits = []
+        if g.csat_difference_points is not None and g.csat_members_n >= min_n and g.csat_members is not None:
+            word = "lower" if g.csat_difference_points < 0 else "higher"
+            bits.append(f"customers hitting this problem rate support {abs(g.csat_difference_points):.0f} points {word} "
+                        f"(CSAT {g.csat_members:.0%} of {g.csat_members_n} vs {_pct(g.csat_others)})")
+        if g.nps_difference_points is not None and g.nps_members_n >= min_n and g.nps_members is not None:
+            bits.append(f"NPS {g.nps_members:+.0f} vs {g.nps_others or 0:+.0f}")
+        if g.missed_48h_share is not None and g.tickets_n >= min_n:
+            bits.append(f"{g.missed_48h_share:.0%} of its {g.tickets_n} tickets missed the 48-hour target")
+        p.satisfaction = {
+            "csat_members": g.csat_members, "csat_others": g.csat_others, "csat_difference_points": g.csat_difference_points,
+            "csat_members_n": g.csat_members_n, "nps_members": g.nps_members, "nps_others": g.nps_others,
+            "nps_difference_points": g.nps_difference_points, "missed_48h_share": g.missed_48h_share,
+            "tickets_n": g.tickets_n, "sentence": "; ".join(bits) if bits else None,
+        }
 
 
 def metric_dicts(metrics: Sequence[MetricValue]) -> list[dict[str, Any]]:
@@ -117,7 +146,8 @@ def executive_summary(
     problems: Sequence[Problem], metrics: Sequence[MetricValue], items_by_id: Mapping[int, FeedbackItem],
     *, now: datetime,
 ) -> dict[str, Any]:
-    """Headline metrics against targets, the top three problems, and actions derived from the data."""
+    """Headline metrics against targets, the top three problems, what changed, and actions derived
+    from the data (e.g. "PayPal checkout fails: 3.1× expected, CSAT 12% among affected — fix first")."""
     headline: list[str] = []
     for m in metrics:
         if m.target is None or m.value is None:
@@ -128,27 +158,32 @@ def executive_summary(
         ok = "meets" if m.meets_target else "misses"
         chg = "" if m.change is None else f" ({m.change * 100:+.1f} pp vs previous period)"
         headline.append(f"{m.label} {_pct(m.value)} {ok} its {_pct(m.target)} target{chg}")
-    issues = [p for p in problems if p.category != "other"]
-    top = sorted(issues, key=lambda p: (-p.priority, p.id))[:3]
-    all_items = list(items_by_id.values())
-    actions: list[str] = []
+    issues = sorted((p for p in problems if p.category != "other"), key=lambda p: (-p.priority, p.id))
     top_lines: list[str] = []
-    for p in top:
-        members = [items_by_id[i] for i in p.member_ids if i in items_by_id]
-        member_set = set(p.member_ids)
-        others = [it for k, it in items_by_id.items() if k not in member_set]
-        cmp = compare_groups(members, others, now=now) if members else None
+    actions: list[str] = []
+    for n, p in enumerate(issues[:3]):
         bits = [f"{p.size} reports"]
-        if p.status and p.trend_statistic:
-            bits.append(f"{p.status}: {p.trend_statistic}")
-        if cmp is not None and cmp.csat_members is not None and cmp.csat_members_n >= 5:
-            bits.append(f"CSAT {cmp.csat_members:.0%} among affected vs {_pct(cmp.csat_others)} for others")
-        if cmp is not None and cmp.missed_48h_share is not None and cmp.tickets_n >= 5:
-            bits.append(f"{cmp.missed_48h_share:.0%} of its tickets missed 48 h")
-        top_lines.append(f"{p.title} ({p.category}) — " + "; ".join(bits))
-        verb = "fix first" if p is top[0] else "schedule a fix"
+        last = list(p.weekly_counts.values())[-1] if p.weekly_counts else None
+        if p.status in ("new", "growing", "resurfaced") and p.trend_statistic:
+            bits.append(f"{p.status} ({p.trend_statistic.split(';')[0]})")
+        elif p.status:
+            bits.append(p.status)
+        sat = p.satisfaction or {}
+        if sat.get("csat_members") is not None and (sat.get("csat_members_n") or 0) >= 5:
+            bits.append(f"CSAT {sat['csat_members']:.0%} among affected vs {_pct(sat.get('csat_others'))}")
+        if sat.get("missed_48h_share") is not None and (sat.get("tickets_n") or 0) >= 5:
+            bits.append(f"{sat['missed_48h_share']:.0%} of tickets missed 48 h")
+        top_lines.append(f"{p.title} ({p.category}, `{p.id}`): " + "; ".join(bits))
         if p.status in ("new", "growing", "resurfaced"):
-            verb = "investigate now (" + p.status + ")"
-        actions.append(f"{p.title}: {'; '.join(bits[:3])} — {verb}")
-    return {"headline": headline + [f"Top problem: {line}" for line in top_lines[:1]],
-            "top_problems": top_lines, "actions": actions, "analysed": len(all_items)}
+            verb = "investigate now: it is " + str(p.status)
+        else:
+            verb = "fix first" if n == 0 else "schedule a fix"
+        actions.append(f"{p.title}: {'; '.join(bits[:3])} — {verb}" + ("" if last is None else ""))
+    changed: list[str] = []
+    for status, word in (("new", "new"), ("growing", "growing"), ("resurfaced", "resurfaced after a fix"),
+                         ("fading", "fading")):
+        names = [p.title for p in issues if p.status == status]
+        if names:
+            changed.append(f"{len(names)} {word}: " + ", ".join(names[:4]) + ("…" if len(names) > 4 else ""))
+    return {"headline": headline + ([f"Top problem: {top_lines[0]}"] if top_lines else []),
+            "top_problems": top_lines, "changes": changed, "actions": actions, "analysed": len(items_by_id)}

@@ -19,7 +19,7 @@ from feedback_miner.adapters.store import Store
 from feedback_miner.domain.metrics import compute_metrics, repeat_rate
 from feedback_miner.domain.weeks import shift_week, week_bounds, weeks_between
 from feedback_miner.errors import ConflictError, NotFoundError
-from feedback_miner.pipeline import apply_trends, classify_texts, executive_summary, metric_dicts
+from feedback_miner.pipeline import apply_trends, attach_satisfaction, classify_texts, executive_summary, metric_dicts
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
 from feedback_miner.stages.cluster import ClusterParams
 from feedback_miner.stages.digest import build_digest
@@ -112,6 +112,7 @@ def _run(store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier, items: 
     metrics = compute_metrics(items, now=min(end, _now()), previous=prev)
     pairs = [(by_id[m].customer_id or "", p.id) for p in found.problems for m in p.member_ids if by_id[m].customer_id]
     metrics = [*metrics, repeat_rate(pairs)] if pairs else list(metrics)
+    attach_satisfaction(found.problems, by_id, now=min(end, _now()))
     summary = executive_summary(found.problems, metrics, by_id, now=min(end, _now()))
     digest = build_digest(period=week, problems=found.problems, categories=cats, unclustered=found.unclustered,
                           top_n=top_n, metrics=metric_dicts(metrics), summary=summary)

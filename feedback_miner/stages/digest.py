@@ -33,6 +33,8 @@ def problem_dict(p: Problem, rank: int | None = None) -> dict[str, Any]:
         ],
         "priority": p.priority,
     }
+    if p.satisfaction:
+        d["satisfaction"] = dict(p.satisfaction)
     if rank is not None:
         d = {"rank": rank, **d}
     if p.weekly_counts:
@@ -100,6 +102,9 @@ def _problem_md(p: Mapping[str, Any], heading: str) -> list[str]:
     lines += ["", "Keywords: " + ", ".join(p["keywords"][:8])] if p["keywords"] else []
     if p["error_codes"]:
         lines += ["", "Error codes quoted: " + ", ".join(p["error_codes"])]
+    sat = p.get("satisfaction") or {}
+    if sat.get("sentence"):
+        lines += ["", f"Satisfaction: {sat['sentence']}"]
     for k, v in p["breakdowns"].items():
         lines.append(f"- {k}: " + ", ".join(f"{a} ({b})" for a, b in v.items()))
     lines.append("")
@@ -114,6 +119,10 @@ def render_markdown(d: Mapping[str, Any], metrics_table: str | None = None) -> s
     s = d.get("summary") or {}
     if s.get("headline"):
         out += ["## Executive summary", ""] + [f"- {h}" for h in s["headline"]] + [""]
+    if s.get("top_problems"):
+        out += ["**Top three problems**", ""] + [f"1. {t}" for t in s["top_problems"]] + [""]
+    if s.get("changes"):
+        out += ["**What changed since last period**", ""] + [f"- {c}" for c in s["changes"]] + [""]
     if s.get("actions"):
         out += ["**Recommended actions**", ""] + [f"1. {a}" for a in s["actions"]] + [""]
     out += [
