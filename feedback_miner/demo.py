@@ -34,7 +34,7 @@ from feedback_miner.demo_phrases import (
 
 DEMO_COLUMNS: tuple[str, ...] = (
     "external_id", "source", "created_at", "channel", "segment", "customer_id", "text",
-    "rating", "nps", "ces", "device", "browser", "app_version", "ticket_status", "opened_at",
+    "rating", "nps", "ces", "satisfaction", "device", "browser", "app_version", "ticket_status", "opened_at",
     "first_response_at", "resolved_at", "first_contact_resolution", "escalated",
 )
 
@@ -73,13 +73,15 @@ _SOURCES: tuple[tuple[str, float], ...] = (("zendesk", 0.5), ("freshdesk", 0.25)
 _CHANNELS: dict[str, tuple[tuple[str, float], ...]] = {
     "zendesk": (("chat", 0.45), ("email", 0.4), ("phone", 0.15)),
     "freshdesk": (("email", 0.6), ("chat", 0.3), ("phone", 0.1)),
-    "survey": (("chat", 0.4), ("email", 0.35), ("phone", 0.2), ("messaging", 0.05)),
+    "survey": (("chat", 0.4), ("email", 0.35), ("phone", 0.15), ("messaging", 0.10)),
 }
 _ID_PREFIX: dict[str, str] = {"zendesk": "ZD", "freshdesk": "FD", "survey": "SV"}
 _STATUS_OLD: tuple[tuple[str, float], ...] = (
     ("open", 0.04), ("pending", 0.05), ("solved", 0.3), ("closed", 0.53), ("reopened", 0.08))
 _STATUS_RECENT: tuple[tuple[str, float], ...] = (
     ("open", 0.18), ("pending", 0.12), ("solved", 0.38), ("closed", 0.24), ("reopened", 0.08))
+#: Customers rate the support interaction above the problem itself (support often helps).
+SUPPORT_LIFT = 1.5
 _RESOLVE_MU: dict[str, float] = {"chat": 0.8, "phone": 1.6, "email": 2.4, "messaging": 2.4}
 
 
@@ -308,7 +310,7 @@ class _Generator:
         fcr = (status in ("solved", "closed") and not escalated and total_h is not None
                and rng.random() < (0.8 if total_h <= 24 else 0.3))
 
-        score = spec.rating + rng.gauss(0, 0.75) + (0.4 if fcr else 0.0)
+        score = spec.rating + SUPPORT_LIFT + rng.gauss(0, 0.75) + (0.4 if fcr else 0.0)
         score -= 0.5 if escalated else 0.0
         score -= 0.9 if status == "reopened" else 0.3 if status in ("open", "pending") else 0.0
         score -= 0.4 if total_h is not None and total_h > 48 else 0.0
@@ -328,7 +330,8 @@ class _Generator:
             "external_id": "", "source": source, "created_at": _iso(created), "channel": channel,
             "segment": segment, "customer_id": cid,
             "text": self.text(spec, ctx, source == "survey"),
-            "rating": str(rating), "nps": nps, "ces": ces, "device": device, "browser": browser,
+            "rating": str(rating), "nps": nps, "ces": ces,
+            "satisfaction": ("good" if rating >= 4 else "bad") if source == "zendesk" and rng.random() < 0.6 else "", "device": device, "browser": browser,
             "app_version": app_version, "ticket_status": status, "opened_at": _iso(created),
             "first_response_at": _iso(first), "resolved_at": _iso(resolved),
             "first_contact_resolution": "true" if fcr else "false",

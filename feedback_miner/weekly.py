@@ -25,6 +25,7 @@ from feedback_miner.stages.cluster import ClusterParams
 from feedback_miner.stages.digest import build_digest
 from feedback_miner.stages.problems import find_problems
 from feedback_miner.stages.protocols import Embedder, NullProgress, Progress
+from feedback_miner.weekly_pool import pool_unclustered
 from feedback_miner.stages.registry import ClusterSummary, KnownProblem, match_clusters, update_centroid
 
 __all__ = ["run_week"]
@@ -64,6 +65,8 @@ def _run(store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier, items: 
     preds, X = classify_texts([i.text for i in items], embedder, clf, cache=store, progress=progress)
     cats = [i.category or p.category for i, p in zip(items, preds)]
     found = find_problems(items, X, cats, params=params, progress=progress)
+    pooled_history = pool_unclustered(store, embedder, found, items, X, cats, week=week, window=baseline_weeks,
+                                      params=params)
     with store.tx() as c:
         known_rows = c.execute(select(t.problems).where(t.problems.c.merged_into.is_(None))).mappings().all()
     known = [KnownProblem(r["id"], r["category"], np.frombuffer(r["centroid"], np.float32)) for r in known_rows
@@ -103,6 +106,8 @@ def _run(store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier, items: 
             if known_row["fixed_week"]:
                 fixed[p.id] = known_row["fixed_week"]
         members.setdefault(p.id, []).extend([week] * p.size)
+        if old in pooled_history and known_row is None:
+            members[p.id].extend(pooled_history[old])  # a new pooled problem brings its history
         found.centroids[p.id] = found.centroids.pop(old)
     found.problem_of = [ids.get(x) if x else None for x in found.problem_of]
     apply_trends(found.problems, members, weeks, store.week_totals(), baseline_weeks=baseline_weeks, fixed=fixed)

@@ -55,3 +55,25 @@ def test_rename_fix_holding_and_resurfacing(tmp_path: Path, real_embedder, shipp
             assert watch[pid]["verdict"] == "fix holding"
     watch = {f["id"]: f for f in d["fix_watch"]}
     assert watch[pid]["verdict"] == "resurfaced"
+
+
+RARE = ["the seller rating stars do not show on listings", "star ratings of sellers are missing from listing pages",
+        "listing pages no longer display seller star ratings", "seller stars vanished from the listings",
+        "can't see seller ratings on any listing", "seller review stars are gone on listing pages"]
+
+
+def test_small_but_steady_problem_surfaces_from_the_pool(tmp_path: Path, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
+    store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+    clf, manifest = shipped_classifier
+    weeks = [shift_week("2026-W40", k) for k in range(3)]
+    for k, w in enumerate(weeks):
+        t0 = week_bounds(w)[0] + timedelta(hours=9)
+        items = _items(w, 8, 1000 * k)
+        items += [FeedbackItem(text=RARE[2 * k + j], source="t", external_id=f"rare-{k}-{j}",
+                               created_at=t0 + timedelta(hours=j), category="technical") for j in range(2)]
+        for it in items:
+            store.upsert_feedback(it)
+        d = run_week(store, real_embedder, clf, week=w, classifier_version=manifest["version"])
+    rare = [p for p in d["top_problems"] if p["category"] == "technical"]
+    assert rare, "two texts a week over three weeks surface as one recurring problem"
+    assert sum(rare[0]["weekly_counts"].values()) >= 5 and rare[0]["weekly_counts"][weeks[-1]] == 2

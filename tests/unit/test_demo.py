@@ -97,7 +97,7 @@ def test_volume_per_week_and_other_share(labeled: list[tuple[dict[str, str], str
 
 
 def test_every_column_present_and_string(rows: list[dict[str, str]]) -> None:
-    assert len(DEMO_COLUMNS) == 19 and "category" not in DEMO_COLUMNS
+    assert len(DEMO_COLUMNS) == 20 and "category" not in DEMO_COLUMNS
     for row in rows:
         assert tuple(row) == DEMO_COLUMNS
         assert all(isinstance(v, str) for v in row.values())
@@ -209,7 +209,7 @@ def test_metadata_correlates_with_problems(labeled: list[tuple[dict[str, str], s
                                if PROBLEM_CATEGORIES[pid] == category)
 
     praise = statistics.mean(int(r["rating"]) for r, pid in labeled if pid == "praise")
-    assert mean_rating("payment") < 2.5 < 4.0 < praise
+    assert mean_rating("payment") < 3.6 < 4.3 < praise  # support lifts ratings; payment still lowest
     payout = [r for r, pid in labeled if pid == "seller_payout_delayed"]
     assert sum(r["segment"] == "seller" for r in payout) / len(payout) >= 0.8
 
