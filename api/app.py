@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         try:
             yield
         finally:
-            app.state.services.wait_for_run(timeout=5)
+            app.state.services.close()
 
     app = FastAPI(title="Feedback Miner API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from api.batching import BatchingEmbedder
 from feedback_miner.adapters import queries, webhooks
 from feedback_miner.adapters.store import Store
 from feedback_miner.config import Settings
@@ -89,6 +90,7 @@ class Services:
         self.settings, self.store, self.embedder, self.clf = settings, store, embedder, clf
         self.classifier_version = classifier_version
         self.centroids = CentroidIndex(store)
+        self.online_embedder = BatchingEmbedder(embedder)  # /v1/classify: concurrent calls share batches
         self._run_lock = threading.Lock()
         self._run_thread: threading.Thread | None = None
 
@@ -138,7 +140,7 @@ class Services:
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """Category, confidence, secondary category and nearest known problem per text."""
         clean = [redact(" ".join(t.split())) for t in texts]
-        preds, X = classify_texts(clean, self.embedder, self.clf)
+        preds, X = classify_texts(clean, self.online_embedder, self.clf)
         return [{"category": p.category, "confidence": round(p.confidence, 4),
                  "secondary_category": p.secondary_category, "problem": self.centroids.nearest(p.category, x)}
                 for p, x in zip(preds, X)]
@@ -184,6 +186,11 @@ class Services:
         """Block until the background run (if any) ends — for tests and shutdown."""
         if self._run_thread is not None:
             self._run_thread.join(timeout)
+
+    def close(self) -> None:
+        """Shutdown: let a running run finish (briefly) and stop the embedding worker."""
+        self.wait_for_run(timeout=5)
+        self.online_embedder.close()
 
     def runs(self) -> list[dict[str, Any]]:
         out = []

@@ -180,6 +180,11 @@ def classifier_eval(data: Path, embedder, clf) -> dict:
                                sorted(cells[src])), 4),
                            "predicted": dict(Counter(b for b, k in zip(pred, m) if k).most_common())}
     cm = confusion_matrix(truth, pred, labels=labels)
+    errors: dict[str, list[dict]] = defaultdict(list)
+    for t_, p_, c_, s_, x_ in zip(truth, pred, conf, source, texts):
+        key = f"{t_}->{p_}"
+        if t_ != p_ and len(errors[key]) < 4:
+            errors[key].append({"source": s_, "confidence": round(float(c_), 3), "text": x_[:200]})
     res = {
         "n": len(texts),
         "per_source_category_counts": cells,
@@ -195,6 +200,7 @@ def classifier_eval(data: Path, embedder, clf) -> dict:
         f"accuracy_at_conf_ge_{CONF_THRESHOLD}": round(float(correct[hi].mean()), 4) if hi.any() else None,
         f"share_conf_ge_{CONF_THRESHOLD}": round(float(hi.mean()), 4),
         "target_macro_f1": 0.75,
+        "error_examples": dict(sorted(errors.items())),
     }
     res["meets_target"] = res["macro_f1_7way"] >= 0.75
     log(f"(a) macro-F1 {res['macro_f1_7way']} (target 0.75), accuracy {res['accuracy']}, "

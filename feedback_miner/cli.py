@@ -348,6 +348,18 @@ def keys_revoke(
     typer.echo(f"revoked key {k.id} ({k.prefix}) {k.name!r}")
 
 
+def _register_subcommands() -> None:
+    from feedback_miner.cli_model import model_app, retrain
+    from feedback_miner.cli_problems import problems_app
+
+    app.add_typer(problems_app, name="problems")
+    app.add_typer(model_app, name="model")
+    app.command("retrain")(retrain)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     app()
 

@@ -21,7 +21,7 @@ from feedback_miner.stages.embed import embed_texts
 from feedback_miner.stages.evaluation import macro_f1, reliability
 from feedback_miner.stages.protocols import Embedder, Progress
 
-__all__ = ["load_seeds", "train_version", "C_GRID"]
+__all__ = ["load_seeds", "train_version", "retrain_with_confirmations", "rollback", "C_GRID"]
 
 C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -71,9 +71,78 @@ def train_version(
         "c_grid_macro_f1": {str(c): round(v, 4) for c, v in grid.items()},
         "seed_cv_reliability": reliability(labels, cv_pred, cv_conf),
     }
-    version = version or f"v{len(list_versions(root)) + 1}"
+    version = version or f"v{max([_vkey(v)[0] for v in list_versions(root)] + [0]) + 1}"
     save_classifier(clf, root, version, embedder_id=embedder.model_id, training_fingerprint=fingerprint(texts, labels),
                     n_train=len(texts), scores=scores, extra=extra)
     if make_current:
         promote(root, version)
     return version, scores
+
+
+def _is_validation(text: str) -> bool:
+    """The fixed validation split: a fifth of confirmations, chosen by a hash of the text."""
+    import hashlib
+
+    return int(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8], 16) % 5 == 0
+
+
+def retrain_with_confirmations(
+    seed_texts: Sequence[str], seed_labels: Sequence[str], confirmed: Sequence[tuple[str, str]], embedder: Embedder,
+    root: Path, *, current: LinearSoftmaxClassifier, current_manifest: dict[str, Any], weight: float = 2.0,
+    tolerance: float = 0.005, min_validation: int = 20, progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train a new version on seeds + confirmations; promote it only if it is not worse.
+
+    Not worse = macro-F1 on the fixed validation split of confirmations (never trained on) at least
+    the current version's minus ``tolerance``; with fewer than ``min_validation`` held-out
+    confirmations, the seed cross-validation scores are compared instead. Every version is kept.
+    """
+    if weight <= 0:
+        raise InputError(f"weight must be positive, got {weight}")
+    val = [(t, c) for t, c in confirmed if _is_validation(t)]
+    train = [(t, c) for t, c in confirmed if not _is_validation(t)]
+    texts = list(seed_texts) + [t for t, _ in train]
+    labels = list(seed_labels) + [c for _, c in train]
+    sw = np.array([1.0] * len(seed_texts) + [weight] * len(train))
+    version, scores = train_version(texts, labels, embedder, root, sample_weight=sw, progress=progress,
+                                    make_current=False, extra={"confirmations": {"train": len(train), "validation": len(val),
+                                                                                "weight": weight}})
+    from feedback_miner.adapters.artefacts import load_classifier
+
+    cand, _ = load_classifier(root, version)
+    if len(val) >= min_validation:
+        Xv = embed_texts([t for t, _ in val], embedder)
+        truth = [c for _, c in val]
+        basis = "validation split of confirmations"
+        old = macro_f1(truth, [p.category for p in current.predict(Xv)])
+        new = macro_f1(truth, [p.category for p in cand.predict(Xv)])
+    else:
+        basis = "seed cross-validation (too few held-out confirmations)"
+        old = float(current_manifest.get("scores", {}).get("seed_cv_macro_f1", 0.0))
+        new = float(scores["seed_cv_macro_f1"])
+    promoted = new >= old - tolerance
+    if promoted:
+        promote(root, version)
+    return {"version": version, "promoted": promoted, "basis": basis, "current_version": current_manifest.get("version"),
+            "current_macro_f1": round(old, 4), "candidate_macro_f1": round(new, 4), "n_train_confirmations": len(train),
+            "n_validation": len(val)}
+
+
+def rollback(root: Path, to: str | None = None) -> str:
+    """Make an earlier version current again (default: the one before the current)."""
+    from feedback_miner.adapters.artefacts import current_version
+
+    versions = list_versions(root)
+    cur = current_version(root)
+    if to is None:
+        earlier = [v for v in versions if _vkey(v) < _vkey(cur)]
+        if not earlier:
+            raise InputError(f"no version before {cur} to roll back to")
+        to = max(earlier, key=_vkey)
+    promote(root, to)
+    return to
+
+
+def _vkey(v: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in v if ch.isdigit())
+    return (int(digits) if digits else 0, v)
