@@ -16,7 +16,8 @@ from feedback_miner.adapters import tables as t
 from feedback_miner.adapters.store import Store
 from feedback_miner.errors import NotFoundError
 
-__all__ = ["list_problems", "problem_detail", "active_centroids", "recent_runs", "feedback_count_in_week"]
+__all__ = ["list_problems", "problem_detail", "active_centroids", "recent_runs", "feedback_count_in_week",
+           "newest_week", "review_overview", "review_filters", "api_key_by_id"]
 
 _BREAKDOWN_FIELDS = ("channel", "device", "browser", "app_version", "segment", "ticket_status")
 
@@ -111,3 +112,45 @@ def feedback_count_in_week(store: Store, week: str) -> int:
     with store.tx() as c:
         return int(c.execute(select(func.count()).select_from(t.feedback).where(t.feedback.c.week == week))
                    .scalar_one())
+
+
+# -- review loop and pages (read side) -------------------------------------------------------------
+
+def newest_week(store: Store) -> str | None:
+    """The newest ISO week holding feedback, if any."""
+    with store.tx() as c:
+        return c.execute(select(func.max(t.feedback.c.week))).scalar_one_or_none()
+
+
+def review_overview(store: Store, *, week: str | None = None, category: str | None = None,
+                    source: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """One page of the review queue for ``week`` (default: the newest) with that week's progress."""
+    from feedback_miner.adapters.review_store import review_progress, review_queue
+
+    week = week or newest_week(store)
+    if week is None:
+        return {"week": None, "limit": limit, "offset": offset, "items": [],
+                "progress": {"total": 0, "confirmed": 0, "left": 0}}
+    rows = review_queue(store, week=week, category=category, source=source, limit=limit, offset=offset)
+    items = [{"id": int(r["id"]), "text": r["text"], "week": r["week"], "source": r["source"],
+              "created_at": r["created_at"], "predicted_category": r["category"],
+              "confidence": round(float(r["confidence"]), 4), "secondary_category": r["secondary_category"],
+              "problem_id": r["problem_id"], "problem_title": r["title"], "urgency": r["urgency"]} for r in rows]
+    return {"week": week, "limit": limit, "offset": offset, "items": items, "progress": review_progress(store, week)}
+
+
+def review_filters(store: Store, *, weeks: int = 26) -> dict[str, list[str]]:
+    """The choices of the review page's filters: recent weeks (newest first) and sources."""
+    f = t.feedback
+    with store.tx() as c:
+        ws = [r[0] for r in c.execute(select(f.c.week).distinct().order_by(f.c.week.desc()).limit(weeks))]
+        srcs = [r[0] for r in c.execute(select(f.c.source).distinct().order_by(f.c.source).limit(100))]
+    return {"weeks": ws, "sources": srcs}
+
+
+def api_key_by_id(store: Store, key_id: int) -> dict[str, Any] | None:
+    """A key's id, name, role and revoked flag (never its hash), or None — for page sessions."""
+    k = t.api_keys
+    with store.tx() as c:
+        row = c.execute(select(k.c.id, k.c.name, k.c.role, k.c.revoked).where(k.c.id == key_id)).mappings().first()
+    return None if row is None else {**dict(row), "revoked": bool(row["revoked"])}
