@@ -113,7 +113,7 @@ def main() -> None:
     timer = StepTimer()
     log("1. pipeline (analyze_items, sentence-transformers, batch 64, no cache)")
     t = time.perf_counter()
-    res = analyze_items(items, embedder, clf, progress=timer, batch_size=64)
+    res = analyze_items(items, embedder, clf, progress=timer)
     wall = time.perf_counter() - t
     peak = rss_peak_mb()
     ev = timer.events

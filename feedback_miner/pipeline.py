@@ -40,9 +40,9 @@ class Analysis:
 
 def classify_texts(
     texts: Sequence[str], embedder: Embedder, clf: LinearSoftmaxClassifier, *,
-    cache: EmbeddingCache | None = None, progress: Progress | None = None, batch_size: int = 64,
+    cache: EmbeddingCache | None = None, progress: Progress | None = None, chunk_size: int = 1024,
 ) -> tuple[list[Prediction], np.ndarray]:
-    X = embed_texts(texts, embedder, cache=cache, progress=progress, batch_size=batch_size)
+    X = embed_texts(texts, embedder, cache=cache, progress=progress, chunk_size=chunk_size)
     return (clf.predict(X) if len(texts) else []), X
 
 
@@ -72,12 +72,12 @@ def analyze_items(
     items: Sequence[FeedbackItem], embedder: Embedder, clf: LinearSoftmaxClassifier, *,
     params: ClusterParams | None = None, use_given_categories: bool = False, with_time: bool = False,
     top_n: int = 10, progress: Progress | None = None, cache: EmbeddingCache | None = None,
-    batch_size: int = 64,
+    chunk_size: int = 1024,
 ) -> Analysis:
     """The whole pipeline over one set of items, without a store (``feedback-miner analyze``)."""
     progress = progress or NullProgress()
     preds, X = classify_texts([i.text for i in items], embedder, clf, cache=cache, progress=progress,
-                              batch_size=batch_size)
+                              chunk_size=chunk_size)
     cats = [i.category if (use_given_categories and i.category) else p.category for i, p in zip(items, preds)]
     found = find_problems(items, X, cats, params=params, progress=progress)
     period = "all"

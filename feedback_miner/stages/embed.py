@@ -21,10 +21,15 @@ def embed_texts(
     embedder: Embedder,
     *,
     cache: EmbeddingCache | None = None,
-    batch_size: int = 64,
+    chunk_size: int = 1024,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """Return ``(len(texts), dim)`` unit vectors; texts already cached for this model are not re-embedded."""
+    """Return ``(len(texts), dim)`` unit vectors; texts already cached for this model are not re-embedded.
+
+    Texts go to the embedder in chunks of ``chunk_size`` (the embedder batches and length-sorts
+    within a chunk, so large chunks waste less padding); progress advances per chunk and each chunk
+    is cached as soon as it is embedded, so an interrupted run keeps its work.
+    """
     progress = progress or NullProgress()
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     if not texts:
@@ -38,8 +43,8 @@ def embed_texts(
     if todo:
         keys = list(todo)
         progress.start(f"Embedding {len(keys)} new texts ({embedder.model_id})", len(keys))
-        for i in range(0, len(keys), batch_size):
-            chunk = keys[i : i + batch_size]
+        for i in range(0, len(keys), chunk_size):
+            chunk = keys[i : i + chunk_size]
             vecs = embedder.embed([todo[h] for h in chunk])
             fresh = {h: vecs[j] for j, h in enumerate(chunk)}
             cached.update(fresh)
