@@ -73,7 +73,7 @@ _SOURCES: tuple[tuple[str, float], ...] = (("zendesk", 0.5), ("freshdesk", 0.25)
 _CHANNELS: dict[str, tuple[tuple[str, float], ...]] = {
     "zendesk": (("chat", 0.45), ("email", 0.4), ("phone", 0.15)),
     "freshdesk": (("email", 0.6), ("chat", 0.3), ("phone", 0.1)),
-    "survey": (("chat", 0.4), ("email", 0.35), ("phone", 0.15), ("messaging", 0.10)),
+    "survey": (("chat", 0.3), ("email", 0.3), ("phone", 0.1), ("messaging", 0.3)),
 }
 _ID_PREFIX: dict[str, str] = {"zendesk": "ZD", "freshdesk": "FD", "survey": "SV"}
 _STATUS_OLD: tuple[tuple[str, float], ...] = (
