@@ -5,7 +5,7 @@
 
 Starting from the shipped seeds (the training data of models/classifier's current version, same C),
 add 0, 10, 25, 50, 100 confirmations per category drawn from one shared real app-review set
-(single-label rows), retrain as `feedback-miner retrain` does (confirmations weighted 2× a seed),
+(single-label rows), retrain as `feedback-miner retrain` does (confirmations weighted 5× a seed),
 and evaluate 7-way predictions on a fixed held-out part of that set (macro-F1 over the set's
 categories). Each step is averaged over --repeats random draws of the confirmations.
 """
@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--set", default="google_play_app_reviews_4class")
     ap.add_argument("--test-per-category", type=int, default=400)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--weight", type=float, default=2.0)
+    ap.add_argument("--weight", type=float, default=5.0)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "learning.json")
     args = ap.parse_args()
 

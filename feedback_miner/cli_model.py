@@ -13,7 +13,7 @@ from feedback_miner.errors import FeedbackMinerError
 model_app = typer.Typer(help="Classifier versions: list, roll back.", no_args_is_help=True)
 
 
-def retrain_command(db: str | None = None, weight: float = 2.0) -> dict[str, object]:
+def retrain_command(db: str | None = None, weight: float = 5.0) -> dict[str, object]:
     from feedback_miner.adapters.progress import TqdmProgress
     from feedback_miner.adapters.review_store import confirmations
     from feedback_miner.bootstrap import make_classifier, make_embedder, make_store
@@ -32,7 +32,7 @@ def retrain_command(db: str | None = None, weight: float = 2.0) -> dict[str, obj
 
 def retrain(
     db: Annotated[Optional[str], typer.Option("--db", help="database URL")] = None,
-    weight: Annotated[float, typer.Option(help="weight of a confirmation relative to a seed example")] = 2.0,
+    weight: Annotated[float, typer.Option(help="weight of a confirmation relative to a seed example (5: measured best of 2, 5, 10 in benchmarks/bench_learning.py)")] = 5.0,
 ) -> None:
     """Train a new classifier version on the seeds plus the leads' confirmations; promote it only if not worse."""
     try:

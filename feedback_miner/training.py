@@ -88,7 +88,7 @@ def _is_validation(text: str) -> bool:
 
 def retrain_with_confirmations(
     seed_texts: Sequence[str], seed_labels: Sequence[str], confirmed: Sequence[tuple[str, str]], embedder: Embedder,
-    root: Path, *, current: LinearSoftmaxClassifier, current_manifest: dict[str, Any], weight: float = 2.0,
+    root: Path, *, current: LinearSoftmaxClassifier, current_manifest: dict[str, Any], weight: float = 5.0,
     tolerance: float = 0.005, min_validation: int = 20, progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Train a new version on seeds + confirmations; promote it only if it is not worse.
