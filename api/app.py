@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.metrics import ApiMetrics, MetricsMiddleware
-from api.routes import feedback, health, reports, webhooks
+from api.routes import feedback, health, pages, reports, review, webhooks
 from api.services import Services
 from feedback_miner.adapters.store import Store
 from feedback_miner.config import Settings
@@ -28,6 +29,9 @@ DESCRIPTION = """Feedback Miner turns customer feedback into prioritised recurri
 Authenticate with an API key in `X-API-Key` (or `Authorization: Bearer <key>`); create keys with
 `feedback-miner keys create --role ingest|lead|reader|admin --name …`. Errors are JSON:
 `{"error", "message", "fields"}`.
+
+People use the pages served by the same app: log in at `/login` with a key, then the digest (`/`),
+problem pages and, for leads, the review page (`/review`).
 """
 
 
@@ -65,8 +69,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
     install_error_handlers(app)
-    for r in (feedback.router, webhooks.router, reports.router, health.router):
+    app.state.model_lock = threading.Lock()  # one retrain or rollback at a time
+    for r in (feedback.router, webhooks.router, reports.router, review.router, health.router):
         app.include_router(r)
+    pages.install(app)  # templates, static files, session signer, the pages' routes and error page
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

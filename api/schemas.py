@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["FeedbackIn", "FeedbackBatch", "ItemResult", "BatchResult", "ClassifyRequest", "ProblemMatch",
            "ClassifyResult", "ClassifyResponse", "WebhookResult", "RunRequest", "RunOut", "ProblemSummary",
-           "ProblemPage", "ProblemDetail", "ErrorOut", "Health", "MAX_CLASSIFY_TEXTS", "MAX_CLASSIFY_CHARS"]
+           "ProblemPage", "ProblemDetail", "ErrorOut", "Health", "MAX_CLASSIFY_TEXTS", "MAX_CLASSIFY_CHARS",
+           "ReviewItem", "ReviewProgress", "ReviewQueue", "ReviewDecision", "ReviewResult", "BulkDecision",
+           "BulkReview", "BulkItemResult", "BulkResult", "AuditEntry", "RetrainRequest", "RetrainResult",
+           "RollbackRequest", "RollbackResult", "FixRequest", "RenameRequest", "ProblemAction"]
 
 MAX_CLASSIFY_TEXTS = 64
 MAX_CLASSIFY_CHARS = 5_000
@@ -164,3 +167,156 @@ class ProblemDetail(BaseModel):
 class Health(BaseModel):
     status: str
     checks: dict[str, Any] = Field(default_factory=dict)
+
+
+# -- review loop, model versions, problem actions ----------------------------------------------------
+
+def _real_week(v: str) -> str:
+    from feedback_miner.domain.weeks import week_bounds
+
+    week_bounds(v)  # ValueError (→ 422 naming the field) for e.g. 2026-W60
+    return v
+
+
+def _storable(v: str | None) -> str | None:
+    if v is not None and any(c == "\x00" or 0xD800 <= ord(c) <= 0xDFFF for c in v):
+        raise ValueError("contains a NUL or an unpaired surrogate character")
+    return v
+
+
+class ReviewItem(BaseModel):
+    id: int
+    text: str = Field(description="Redacted on ingest.")
+    week: str
+    source: str
+    created_at: str | None = None
+    predicted_category: Category
+    confidence: float
+    secondary_category: Category | None = None
+    problem_id: str | None = None
+    problem_title: str | None = None
+    urgency: float = Field(description="(1 − confidence) × problem weight × recency; highest first.")
+
+
+class ReviewProgress(BaseModel):
+    total: int
+    confirmed: int
+    left: int
+
+
+class ReviewQueue(BaseModel):
+    week: str | None = Field(description="The week shown (default: the newest week with feedback).")
+    limit: int
+    offset: int
+    progress: ReviewProgress
+    items: list[ReviewItem]
+
+
+class ReviewDecision(BaseModel):
+    """Confirm or correct a category; "not an issue" is category ``other``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"category": "payment", "secondary_category": "technical"}]})
+    category: Category
+    secondary_category: Category | None = None
+
+
+class ReviewResult(BaseModel):
+    id: int
+    old_category: str | None = None
+    category: Category
+    secondary_category: Category | None = None
+    corrected: bool
+
+
+class BulkDecision(ReviewDecision):
+    id: int = Field(ge=1, le=2**62, description="Feedback id")
+
+
+class BulkReview(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"items": [{"id": 12, "category": "shipping"}, {"id": 14, "category": "other"}]}]})
+    items: list[BulkDecision] = Field(min_length=1, max_length=500)
+
+
+class BulkItemResult(BaseModel):
+    id: int
+    status: Literal["confirmed", "corrected", "not_found"]
+    old_category: str | None = None
+    category: Category
+    error: str | None = None
+
+
+class BulkResult(BaseModel):
+    counts: dict[str, int]
+    results: list[BulkItemResult]
+
+
+class AuditEntry(BaseModel):
+    id: int
+    feedback_id: int
+    reviewer: str
+    old_category: str | None = None
+    new_category: str
+    old_secondary: str | None = None
+    new_secondary: str | None = None
+    created_at: str
+
+
+class RetrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weight: float | None = Field(default=None, gt=0, le=100, description=(
+        "Weight of a confirmation relative to a seed example; default that of `feedback-miner retrain`."))
+
+
+class RetrainResult(BaseModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "version": "v2", "promoted": True, "basis": "seed cross-validation (too few held-out confirmations)",
+        "current_version": "v1", "current_macro_f1": 0.91, "candidate_macro_f1": 0.92, "n_train_confirmations": 40,
+        "n_validation": 9, "serving": "v2"}]})
+    version: str
+    promoted: bool
+    basis: str
+    current_version: str | None = None
+    current_macro_f1: float
+    candidate_macro_f1: float
+    n_train_confirmations: int
+    n_validation: int
+    serving: str = Field(description="The classifier version this server now classifies with.")
+
+
+class RollbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$",
+                           description="Version to make current; default the one before the current.")
+
+
+class RollbackResult(BaseModel):
+    version: str
+    serving: str
+
+
+class FixRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"week": "2026-W46", "link": "https://tracker.example.com/ISSUE-42"}]})
+    week: str = Field(pattern=r"^\d{4}-W\d{2}$", description="ISO week the fix shipped.")
+    link: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$",
+                             description="http(s) link to the fix.")
+
+    _check_week = field_validator("week")(_real_week)
+    _check_link = field_validator("link")(_storable)
+
+
+class RenameRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "PayPal checkout fails"}]})
+    title: str = Field(min_length=3, max_length=200)
+
+    _check_title = field_validator("title")(_storable)
+
+
+class ProblemAction(BaseModel):
+    id: str
+    title: str | None = None
+    fixed_week: str | None = None
+    fix_link: str | None = None
+    fixed_by: str | None = None

@@ -74,6 +74,7 @@ from feedback_miner.domain.types import FeedbackItem  # noqa: E402
 from feedback_miner.domain.weeks import shift_week, week_bounds, week_of, weeks_between  # noqa: E402
 from feedback_miner.stages.cluster import ClusterParams  # noqa: E402
 from feedback_miner.stages.embed import text_hash  # noqa: E402
+from feedback_miner.weekly import run_week  # noqa: E402
 
 T0 = time.perf_counter()
 SEED = 0
@@ -139,11 +140,13 @@ MAIN_RUNS = (
     RunConfig("predicted", given_categories=False, note="default settings; no given categories, classifier decides"),
 )
 SWEEP_RUNS = (
+    RunConfig("given_match0.75", match_threshold=0.75),
     RunConfig("given_match0.7", match_threshold=0.7),
     RunConfig("given_match0.9", match_threshold=0.9),
     RunConfig("given_baseline8", baseline_weeks=8),
     RunConfig("given_mcs5", params={"min_cluster_size": 5}),
-    RunConfig("given_match0.7_mcs5", match_threshold=0.7, params={"min_cluster_size": 5}),
+    RunConfig("given_mcs3", params={"min_cluster_size": 3}, note="the pre-67ca6c0 floor: a 6-text group can form a cluster"),
+    RunConfig("given_match0.75_mcs5", match_threshold=0.75, params={"min_cluster_size": 5}),
 )
 
 
@@ -240,8 +243,6 @@ def _centroids(store: Store) -> dict[str, tuple[str, np.ndarray]]:
 
 def replay(cfg: RunConfig, items: Sequence[FeedbackItem], weeks: Sequence[str], vectors: dict[str, np.ndarray],
            embedder: Any, clf: Any, clf_version: str, workdir: Path) -> dict[str, Any]:
-    from feedback_miner.weekly import run_week
-
     db = workdir / f"{cfg.name}.db"
     template = _template(items, cfg.given_categories, vectors, embedder, workdir)
     for suffix in ("", "-wal"):
@@ -281,7 +282,7 @@ def replay(cfg: RunConfig, items: Sequence[FeedbackItem], weeks: Sequence[str], 
             f"{digests_counts[w].get('problems', 0):2d} problems, {len(alerts[w])} alerts "
             f"({week_time[w]:.1f}s, replay {time.perf_counter() - t_replay:.0f}s)")
     replay_s = time.perf_counter() - t_replay
-    result = evaluate(cfg, store, weeks, alerts, digests_counts)
+    result = evaluate(cfg, store, weeks, alerts, digests_counts, vectors)
     result["time_s"] = {"replay": round(replay_s, 1), "per_week_mean": round(replay_s / max(1, len(weeks)), 2),
                         "per_week_max": round(max(week_time.values(), default=0.0), 2)}
     store.engine.dispose()
@@ -291,10 +292,11 @@ def replay(cfg: RunConfig, items: Sequence[FeedbackItem], weeks: Sequence[str], 
 # --------------------------------------------------------------------------- evaluation
 
 
-def _load(store: Store) -> tuple[dict[int, str], dict[tuple[str, str], list[int]], dict[tuple[str, str], int],
+def _load(store: Store) -> tuple[dict[int, str], dict[int, str], dict[tuple[str, str], list[int]], dict[tuple[str, str], int],
                                   dict[str, str | None], dict[str, str], Counter[str]]:
     with store.tx() as c:
         ext = {int(i): e for i, e in c.execute(select(t.feedback.c.id, t.feedback.c.external_id))}
+        hashes = {int(i): h for i, h in c.execute(select(t.feedback.c.id, t.feedback.c.text_hash))}
         members: dict[tuple[str, str], list[int]] = defaultdict(list)
         for w, f, p in c.execute(select(t.problem_members.c.week, t.problem_members.c.feedback_id,
                                         t.problem_members.c.problem_id)):
@@ -305,7 +307,7 @@ def _load(store: Store) -> tuple[dict[int, str], dict[tuple[str, str], list[int]
                                                                  t.problem_weeks.c.status))}
         merged = {p: m for p, m in c.execute(select(t.problems.c.id, t.problems.c.merged_into)) if m}
         events = Counter(k for (k,) in c.execute(select(t.problem_events.c.kind)))
-    return ext, members, counts, status, merged, events
+    return ext, hashes, members, counts, status, merged, events
 
 
 def spike_of(external_id: str) -> str | None:
@@ -315,8 +317,8 @@ def spike_of(external_id: str) -> str | None:
 
 
 def evaluate(cfg: RunConfig, store: Store, weeks: Sequence[str], alerts: dict[str, list[dict[str, Any]]],
-             digest_counts: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    ext, members, counts, stored_status, merged, events = _load(store)
+             digest_counts: dict[str, dict[str, Any]], vectors: dict[str, np.ndarray]) -> dict[str, Any]:
+    ext, hashes, members, counts, stored_status, merged, events = _load(store)
     totals = store.week_totals()
     warm = set(weeks[: cfg.baseline_weeks])
     eval_weeks = [w for w in weeks if w not in warm]
@@ -383,6 +385,7 @@ def evaluate(cfg: RunConfig, store: Store, weeks: Sequence[str], alerts: dict[st
             return p
 
         same_resolved = sum(1 for a, b in pairs if a is not None and resolve(a) == resolve(b))
+        both = [(a, b) for a, b in pairs if a is not None and b is not None]
         spikes_out.append({
             "name": s.name, "dataset": s.dataset, "label": s.label, "category": s.category,
             "per_week": s.per_week, "weeks": [r["week"] for r in rows], "note": s.note,
@@ -392,6 +395,7 @@ def evaluate(cfg: RunConfig, store: Store, weeks: Sequence[str], alerts: dict[st
             "detected_first_week_lenient": first_l, "detected_by_second_week_lenient": second_l,
             "id_pairs": len(pairs), "id_same": same, "id_same_after_merge_redirect": same_resolved,
             "id_stability": round(same / len(pairs), 3) if pairs else None,
+            "id_pairs_both_clustered": len(both), "id_same_both_clustered": sum(1 for a, b in both if a == b),
             "distinct_majority_ids": sorted({r["majority_id"] for r in rows if r["majority_id"]}),
             "per_week_rows": rows,
         })
@@ -453,6 +457,46 @@ def evaluate(cfg: RunConfig, store: Store, weeks: Sequence[str], alerts: dict[st
         if med > 0 and 0.67 <= totals.get(w, 0) / med <= 1.5:
             steady_weeks.add(w)
     false_steady = sum(1 for a in false_list if a["week"] in steady_weeks)
+    # background id stability, judged without the registry: a background problem of week w+1 (>= 5
+    # texts) whose member centroid is at least `sim` similar to a problem of week w (same category) is
+    # an evident continuation of it; did it keep that id (after following merge redirects)?
+    def cent(key: tuple[str, str]) -> np.ndarray:
+        m = np.stack([vectors[hashes[f]] for f in members[key]]).astype(np.float64)
+        v = m.mean(axis=0)
+        return v / max(1e-12, float(np.linalg.norm(v)))
+
+    def resolve_id(p: str) -> str:
+        seen = set()
+        while p in merged and p not in seen:
+            seen.add(p)
+            p = merged[p]
+        return p
+
+    bg_keys: dict[str, list[tuple[str, np.ndarray]]] = defaultdict(list)
+    for (w, p) in members:
+        if w in weeks and not majority_spike((w, p)) and len(members[(w, p)]) >= 5:
+            bg_keys[w].append((p, cent((w, p))))
+    continuity: dict[str, dict[str, Any]] = {}
+    for sim_min in (0.85, 0.9):
+        kept = pairs_n = 0
+        for a, b in zip(eval_weeks, eval_weeks[1:]):
+            for p, v in bg_keys.get(b, []):
+                cands = [(float(v @ u), q) for q, u in bg_keys.get(a, []) if q.split("-")[0] == p.split("-")[0]]
+                if not cands:
+                    continue
+                best, q = max(cands)
+                if best >= sim_min:
+                    pairs_n += 1
+                    kept += resolve_id(q) == resolve_id(p)
+        continuity[f"cosine>={sim_min}"] = {"pairs": pairs_n, "same_id": kept,
+                                            "share": round(kept / pairs_n, 3) if pairs_n else None}
+
+    # growing background alerts: how old was the problem id (weeks since first seen)?
+    ages = [len(weeks_between(first_seen[a["id"]], a["week"])) - 1 for a in false_list
+            if a["status"] == "growing" and a["id"] in first_seen]
+    growing_diag = {"n": len(ages), "age_weeks_median": float(statistics.median(ages)) if ages else None,
+                    f"share_younger_than_{cfg.baseline_weeks}_weeks": round(sum(x < cfg.baseline_weeks for x in ages) / len(ages), 3) if ages else None,
+                    "share_age_1_week": round(sum(x == 1 for x in ages) / len(ages), 3) if ages else None}
     # new background ids that alerted: how close was the nearest problem already known?
     near = [a for a in false_list if a["status"] == "new" and a.get("nearest_known")]
     near_sims = [a["nearest_known"]["cosine"] for a in near]
@@ -482,7 +526,11 @@ def evaluate(cfg: RunConfig, store: Store, weeks: Sequence[str], alerts: dict[st
         "false_alerts_in_steady_volume_weeks": false_steady,
         "false_alerts_per_10_steady_volume_weeks": round(10 * false_steady / max(1, len(steady_weeks)), 2),
         "new_id_alerts_nearest_known": new_id_diag,
+        "growing_false_alerts_problem_age": growing_diag,
+        "background_id_stability": continuity,
         "spike_id_stability": round(sum(s["id_same"] for s in spikes_out) / pairs_total, 3) if pairs_total else None,
+        "spike_id_stability_pairs": f"{sum(s['id_same'] for s in spikes_out)}/{pairs_total}",
+        "spike_id_stability_both_weeks_clustered": round(sum(s["id_same_both_clustered"] for s in spikes_out) / max(1, sum(s["id_pairs_both_clustered"] for s in spikes_out)), 3),
         "spike_id_stability_after_merge_redirect": round(sum(s["id_same_after_merge_redirect"] for s in spikes_out) / pairs_total, 3) if pairs_total else None,
         "background_median_problem_size": median_bg,
         "background_new_ids_per_week": round(bg_new / max(1, len(eval_weeks)), 2),
@@ -493,7 +541,8 @@ def evaluate(cfg: RunConfig, store: Store, weeks: Sequence[str], alerts: dict[st
     summary["targets"] = {
         "recall_3x_first_week>=0.9": (summary["recall_first_week_3x"] or 0) >= 0.9,
         "false_alerts<=1_per_10_weeks": summary["false_alerts_per_10_weeks"] <= 1.0,
-        "id_stability>=0.95": (summary["spike_id_stability"] or 0) >= 0.95,
+        "id_stability>=0.95 (spikes)": (summary["spike_id_stability"] or 0) >= 0.95,
+        "id_stability>=0.95 (background, cosine>=0.9 continuations)": (continuity["cosine>=0.9"]["share"] or 0) >= 0.95,
     }
     return {"config": {**asdict(cfg)}, "summary": summary, "spikes": spikes_out, "weeks": per_week,
             "false_alerts": false_list, "what_if": what_if}
@@ -513,17 +562,18 @@ def trend_what_ifs(cfg: RunConfig, weeks: Sequence[str], eval_weeks: Sequence[st
     series: dict[str, dict[str, int]] = defaultdict(dict)
     for (w, p), n in counts.items():
         series[p][w] = n
-    rules: list[tuple[str, dict[str, Any], int, float]] = [
-        # name, assess_trend kwargs, min size for "new", raw-growth guard (0 = none)
-        ("as shipped (digest lists every new)", {}, 1, 0.0),
-        ("new needs >= 5 (= TrendAssessment.emerging)", {}, 5, 0.0),
-        ("new >= 5, growing at alpha 1e-4", {"alpha": 1e-4}, 5, 0.0),
-        ("new >= 5, growing also >= 2x raw baseline mean", {}, 5, 2.0),
-        ("new >= 5, alpha 1e-4, growing >= 2x raw mean", {"alpha": 1e-4}, 5, 2.0),
-        ("new >= 10, alpha 1e-4, growing >= 2x raw mean, min_count 10", {"alpha": 1e-4, "min_count": 10}, 10, 2.0),
+    rules: list[tuple[str, dict[str, Any], int, float, bool]] = [
+        # name, assess_trend kwargs, min size for "new", raw-growth guard (0 = none), young-problem baseline
+        ("as shipped (digest lists every new)", {}, 1, 0.0, False),
+        ("new needs >= 5 (= TrendAssessment.emerging)", {}, 5, 0.0, False),
+        ("new >= 5, growing at alpha 1e-4", {"alpha": 1e-4}, 5, 0.0, False),
+        ("new >= 5, growing also >= 2x raw baseline mean", {}, 5, 2.0, False),
+        ("new >= 5, baseline of a young problem = weeks since first seen", {}, 5, 0.0, True),
+        ("new >= 5, young baseline, alpha 1e-4, growing >= 2x raw mean", {"alpha": 1e-4}, 5, 2.0, True),
+        ("new >= 10, young baseline, alpha 1e-4, >= 2x raw mean, min_count 10", {"alpha": 1e-4, "min_count": 10}, 10, 2.0, True),
     ]
     out = []
-    for name, kw, new_min, raw_guard in rules:
+    for name, kw, new_min, raw_guard, young in rules:
         kept: dict[str, list[str]] = defaultdict(list)
         for w in weeks:
             for a in alerts.get(w, []):
@@ -531,8 +581,12 @@ def trend_what_ifs(cfg: RunConfig, weeks: Sequence[str], eval_weeks: Sequence[st
                     ok = a["size"] >= new_min
                 elif a["status"] == "growing":
                     hist = {ww: n for ww, n in series[a["id"]].items() if ww <= w}
-                    tr = assess_trend(hist, totals, w, baseline_weeks=cfg.baseline_weeks, **kw)
-                    ok = tr.status == "growing" and (raw_guard == 0.0 or tr.observed >= raw_guard * max(tr.baseline_mean, 0.5))
+                    bw = cfg.baseline_weeks
+                    if young:  # baseline only over the weeks since the problem was first seen
+                        bw = max(1, min(bw, len(weeks_between(min(hist), w)) - 1))
+                    tr = assess_trend(hist, totals, w, baseline_weeks=bw, **kw)
+                    ok = (not kw and not young or tr.status == "growing") and (
+                        raw_guard == 0.0 or tr.observed >= raw_guard * max(tr.baseline_mean, 0.5))
                 else:
                     ok = True
                 if ok:
@@ -560,8 +614,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--runs", default="", help="comma-separated run names to do (default: all)")
     ap.add_argument("--vector-cache", type=Path, default=None, help="npz of embeddings reused across invocations")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--keep-stores", type=Path, default=None, help="keep each run's SQLite store in this folder")
     args = ap.parse_args(argv)
     started = datetime.now(timezone.utc)
+    code_before = code_state()
 
     from feedback_miner.adapters.artefacts import load_classifier
     from feedback_miner.adapters.embedders import SentenceTransformerEmbedder
@@ -581,23 +637,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedder = SentenceTransformerEmbedder()
     clf, manifest = load_classifier(ROOT / "models" / "classifier")
     t_embed = time.perf_counter()
+    from_cache = bool(args.vector_cache and args.vector_cache.exists())
     vectors = embed_all([i.text for i in items], embedder, args.vector_cache)
     embed_s = time.perf_counter() - t_embed
 
     runs = list(MAIN_RUNS) + ([] if args.quick else list(SWEEP_RUNS))
+    known_fields = set(ClusterParams.__dataclass_fields__)
+    unsupported = [r.name for r in runs if set(r.params) - known_fields]
+    runs = [r for r in runs if r.name not in unsupported]
     if args.runs:
         wanted = set(args.runs.split(","))
         runs = [r for r in runs if r.name in wanted]
     results = []
     workdir = Path(tempfile.mkdtemp(prefix="fm-replay-"))
+    if args.keep_stores:
+        args.keep_stores.mkdir(parents=True, exist_ok=True)
     try:
         for cfg in runs:
             log(f"=== run {cfg.name}: {cfg}")
             results.append(replay(cfg, items, weeks, vectors, embedder, clf, manifest["version"], workdir))
+            if args.keep_stores:
+                shutil.copy(workdir / f"{cfg.name}.db", args.keep_stores / f"{cfg.name}.db")
             print_summary(results[-1])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
+    code_after = code_state()
+    if code_after["fingerprint"] != code_before["fingerprint"]:
+        log("WARNING: product code or classifier changed during the run; modules imported before the change were used")
     report = {
         "benchmark": "replay: emerging problems and id stability",
         "generated_at": started.isoformat(timespec="seconds"),
@@ -610,13 +677,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "spikes_outside_replay": skipped,
             "detection_rule": "an alert (digest new_and_growing) whose problem has >= 50% of its members that week from the spike",
             "false_alert_rule": "an alert whose problem is < 50% planted texts; counted over weeks after the warm-up (first baseline_weeks weeks)",
-            "embedder": embedder.model_id, "classifier_version": manifest["version"], "seed": args.seed,
+            "embedder": embedder.model_id, "classifier_version": manifest["version"],
+            "classifier_weights_sha256": _sha256(ROOT / "models" / "classifier" / str(manifest["version"]) / "weights.npz"),
+            "seed": args.seed,
             "ingest": "all items ingested up front (run_week only reads its own and earlier weeks, so this equals week-by-week ingestion)",
         },
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "code": {**code_before, "fingerprint_at_end": code_after["fingerprint"], "git_head_at_end": code_after["git_head"],
+                 "changed_during_run": code_after["fingerprint"] != code_before["fingerprint"],
+                 "runs_skipped_unsupported_params": unsupported},
         "runs": results,
         "wall_time_s": {"total": round(time.perf_counter() - T0, 1), "embedding": round(embed_s, 1),
-                        "vectors_from_cache": bool(args.vector_cache and args.vector_cache.exists())},
+                        "vectors_from_cache": from_cache},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -629,6 +701,37 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{s['false_alerts_per_10_weeks']:10.2f} {(s['spike_id_stability'] or 0):7.2f} "
               f"{s['background_new_ids_per_week']:13.2f} {s['merges']:6d}")
     return 0
+
+
+def code_state() -> dict[str, Any]:
+    """Which product code this measured: package location, git HEAD, uncommitted product files, a fingerprint."""
+    import hashlib
+    import subprocess
+
+    import feedback_miner
+
+    pkg = Path(feedback_miner.__file__).resolve().parent
+
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", *a], cwd=pkg.parent, capture_output=True, text=True, timeout=30).stdout.rstrip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    h = hashlib.sha256()
+    for f in sorted([*pkg.rglob("*.py"), *(pkg.parent / "models" / "classifier").rglob("*")]):
+        if f.is_file():
+            h.update(str(f.relative_to(pkg.parent)).encode())
+            h.update(f.read_bytes())
+    dirty = [line for line in git("status", "--porcelain", "--", "feedback_miner", "models/classifier").splitlines() if line]
+    return {"package": str(pkg), "git_head": git("rev-parse", "--short", "HEAD").strip(), "uncommitted_product_files": dirty,
+            "fingerprint": h.hexdigest()[:16]}
+
+
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else None
 
 
 def print_summary(r: dict[str, Any]) -> None:
@@ -645,6 +748,8 @@ def print_summary(r: dict[str, Any]) -> None:
         log(f"   what-if {w['rule']:<48} recall1 {w['recall_first_week']:.2f} recall2 {w['recall_by_second_week']:.2f} "
             f"false/10wk {w['false_alerts_per_10_weeks']:.2f} (steady-volume weeks {w['false_alerts_per_10_steady_volume_weeks']:.2f})")
     log(f"   new-id alerts vs nearest known problem: {s['new_id_alerts_nearest_known']}")
+    log(f"   growing false alerts, problem age: {s['growing_false_alerts_problem_age']}")
+    log(f"   background id stability (evident continuations): {s['background_id_stability']}")
 
 
 if __name__ == "__main__":

@@ -53,8 +53,9 @@ def effective_categories(items: Sequence[FeedbackItem], preds: Sequence[Predicti
 
 def apply_trends(problems: Sequence[Problem], weeks_of_members: Mapping[str, Sequence[str]],
                  weeks: Sequence[str], totals: Mapping[str, int], *, baseline_weeks: int = 6,
-                 fixed: Mapping[str, str] | None = None) -> None:
-    """Fill weekly counts, status and statistic of each problem for the last week; re-rank."""
+                 fixed: Mapping[str, str] | None = None, first_seen: Mapping[str, str] | None = None) -> None:
+    """Fill weekly counts, status, statistic and the emerging flag of each problem for the last
+    week; re-rank by priority with growth."""
     if not weeks:
         return
     for p in problems:
@@ -62,8 +63,8 @@ def apply_trends(problems: Sequence[Problem], weeks_of_members: Mapping[str, Seq
         if len(weeks) < 2:
             continue
         tr = assess_trend(p.weekly_counts, totals, weeks[-1], baseline_weeks=baseline_weeks,
-                          fixed_at_week=(fixed or {}).get(p.id))
-        p.status, p.trend_statistic = tr.status, tr.statement
+                          fixed_at_week=(fixed or {}).get(p.id), first_seen_week=(first_seen or {}).get(p.id))
+        p.status, p.trend_statistic, p.emerging = tr.status, tr.statement, tr.emerging
         p.priority = priority(p.weekly_counts[weeks[-1]] or p.size, p.severity,
                               growth_factor(tr.observed, tr.expected))
 

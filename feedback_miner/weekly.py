@@ -26,6 +26,7 @@ from feedback_miner.stages.digest import build_digest
 from feedback_miner.stages.problems import find_problems
 from feedback_miner.stages.protocols import Embedder, NullProgress, Progress
 from feedback_miner.weekly_pool import pool_unclustered
+from feedback_miner.weekly_registry import join_fragments, match_registry
 from feedback_miner.stages.registry import ClusterSummary, KnownProblem, match_clusters, update_centroid
 
 __all__ = ["run_week"]
@@ -67,50 +68,37 @@ def _run(store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier, items: 
     found = find_problems(items, X, cats, params=params, progress=progress)
     pooled_history = pool_unclustered(store, embedder, found, items, X, cats, week=week, window=baseline_weeks,
                                       params=params)
-    with store.tx() as c:
-        known_rows = c.execute(select(t.problems).where(t.problems.c.merged_into.is_(None))).mappings().all()
-    known = [KnownProblem(r["id"], r["category"], np.frombuffer(r["centroid"], np.float32)) for r in known_rows
-             if r["first_week"] <= week]
-    local = {p.id: n for n, p in enumerate(found.problems)}
-    clusters = [ClusterSummary(n, p.category, found.centroids[p.id], p.size) for n, p in enumerate(found.problems)]
-    match = match_clusters(known, clusters, threshold=threshold)
-    by_known = {r["id"]: r for r in known_rows}
-    ids: dict[str, str] = {}
-    counter: dict[str, int] = {}
-    for r in known_rows:
-        cat, _, num = r["id"].rpartition("-")
-        if num.isdigit():
-            counter[cat] = max(counter.get(cat, 0), int(num))
-    for p in found.problems:
-        k = local[p.id]
-        if k in match.assigned:
-            ids[p.id] = match.assigned[k]
-        else:
-            counter[p.category] = counter.get(p.category, 0) + 1
-            ids[p.id] = f"{p.category}-{counter[p.category]:03d}"
+    ids, match, info = match_registry(store, found, week, threshold)
     weeks = weeks_between(shift_week(week, -baseline_weeks), week)
     with store.tx() as c:
         hist = c.execute(select(t.problem_weeks.c.problem_id, t.problem_weeks.c.week, t.problem_weeks.c.count)
                          .where(t.problem_weeks.c.week.in_(weeks[:-1]))).all()
     members: dict[str, list[str]] = {}
-    for pid, w, n in hist:
-        members.setdefault(pid, []).extend([w] * int(n))
+    for pid, w, n in hist:  # an absorbed problem's history goes to the problem it merged into
+        members.setdefault(info.redirect(pid), []).extend([w] * int(n))
     fixed: dict[str, str] = {}
+    first_seen: dict[str, str] = {}
     for p in found.problems:
         old = p.id
         p.id = ids[old]
-        known_row = by_known.get(p.id)
+        known_row = info.rows.get(p.id)
         if known_row is not None:
-            if known_row["title_locked"] or known_row["title"]:
-                p.title = known_row["title"]  # titles stay stable; a lead's rename sticks
+            p.title = known_row["title"]  # titles stay stable; a lead's rename sticks
+            first_seen[p.id] = known_row["first_week"]
             if known_row["fixed_week"]:
                 fixed[p.id] = known_row["fixed_week"]
         members.setdefault(p.id, []).extend([week] * p.size)
         if old in pooled_history and known_row is None:
-            members[p.id].extend(pooled_history[old])  # a new pooled problem brings its history
-        found.centroids[p.id] = found.centroids.pop(old)
+            # A new pooled problem brings its history, unless that history is only last week's:
+            # then it is as new as a problem first clustered this week.
+            if any(w < shift_week(week, -1) for w in pooled_history[old]):
+                members[p.id].extend(pooled_history[old])
+        centroid = found.centroids.pop(old)
+        found.centroids.setdefault(p.id, centroid)  # the larger fragment's centroid
     found.problem_of = [ids.get(x) if x else None for x in found.problem_of]
-    apply_trends(found.problems, members, weeks, store.week_totals(), baseline_weeks=baseline_weeks, fixed=fixed)
+    join_fragments(found, items, cats)
+    apply_trends(found.problems, members, weeks, store.week_totals(), baseline_weeks=baseline_weeks, fixed=fixed,
+                 first_seen=first_seen)
     start, end = week_bounds(week)
     prev = store.feedback_in_weeks([shift_week(week, -1)])
     by_id = {int(i.id): i for i in items}
@@ -123,7 +111,7 @@ def _run(store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier, items: 
                           top_n=top_n, metrics=metric_dicts(metrics), summary=summary)
     digest["classifier_version"] = version
     digest["merges"] = [list(m) for m in match.merges]
-    digest["splits"] = [[src, [found.problems[k].id for k in ks]] for src, ks in match.splits]
+    digest["splits"] = [{"problem": src, "fragments_joined": len(ks)} for src, ks in match.splits]
     _save(store, week, items, preds, found, digest, version, run_id, match)
     digest["fix_watch"] = fix_watch(store, week, baseline_weeks=baseline_weeks)
     if digest["fix_watch"]:

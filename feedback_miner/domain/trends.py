@@ -29,7 +29,8 @@ Status, first match wins:
      pre-fix mean; ``fix_holding`` is True once that has held for >= 2 full weeks after the fix.
    * otherwise ``fix_holding`` is False and the ordinary statuses below apply.
 2. ``new`` — observed >= 1 and no count in any week before ``week``.
-3. ``growing`` — ``p_value < alpha`` (default 0.001), observed ``>= min_count`` and observed
+3. ``growing`` — ``p_value < alpha`` (default 1e-4), observed ``>= min_count``, observed ``>= 2 ×`` the raw
+   baseline mean (:data:`RAW_GROWTH`) and observed
    ``>= growth_ratio * expected`` (default 1.5).
 4. ``fading`` — observed ``<= expected / growth_ratio`` and ``p_lower < alpha``; or observed is 0
    while the baseline mean is >= 3 (:data:`FADING_ZERO_MEAN`).
@@ -63,6 +64,9 @@ STATUSES: tuple[Status, ...] = ("new", "growing", "steady", "fading", "fixed", "
 PRIOR_COUNT = 0.5
 """Count added to a baseline so a problem never seen before does not expect exactly 0."""
 
+RAW_GROWTH = 2.0
+"""``growing`` also needs at least this multiple of the raw baseline mean, so a volume surge made of
+other problems does not make a problem at its usual level look like it grows."""
 FADING_ZERO_MEAN = 3.0
 """A week with 0 after a baseline mean at least this high is ``fading`` whatever the p-value."""
 
@@ -246,10 +250,11 @@ def assess_trend(
     week: str,
     *,
     baseline_weeks: int = 6,
-    alpha: float = 0.001,
+    alpha: float = 1e-4,
     min_count: int = 5,
     growth_ratio: float = 1.5,
     fixed_at_week: str | None = None,
+    first_seen_week: str | None = None,
 ) -> TrendAssessment:
     """Assess one problem's count in ``week`` against its own recent past (see module docstring).
 
@@ -265,6 +270,11 @@ def assess_trend(
         fix = None
 
     observed = series.get(week, 0)
+    if first_seen_week is not None and fix is None:
+        # A young problem's baseline is the weeks since it was first seen, not zeros before it existed.
+        age = len(weeks_between(_canonical("first_seen_week", first_seen_week), week)) - 1
+        if 1 <= age < baseline_weeks:
+            baseline_weeks = age
     base_weeks = [shift_week(week, -i) for i in range(baseline_weeks, 0, -1)]
     base = np.array([series.get(w, 0) for w in base_weeks], dtype=np.float64)
     baseline_mean = float(base.mean())
@@ -309,7 +319,8 @@ def assess_trend(
         if observed >= 1 and not earlier:
             status = "new"
             suffix = "; first seen this week" + suffix
-        elif p_value < alpha and observed >= min_count and observed >= growth_ratio * expected:
+        elif (p_value < alpha and observed >= min_count and observed >= growth_ratio * expected
+              and observed >= RAW_GROWTH * baseline_mean):
             status = "growing"
         elif (observed <= expected / growth_ratio and p_lower < alpha) or (
             observed == 0 and baseline_mean >= FADING_ZERO_MEAN

@@ -122,6 +122,7 @@ class Problem:
     weekly_counts: dict[str, int] = field(default_factory=dict)
     status: str | None = None
     trend_statistic: str | None = None
+    emerging: bool = False
     satisfaction: dict[str, float | int | None] = field(default_factory=dict)
 
     @property

@@ -62,7 +62,7 @@ def build_digest(
     n = len(categories)
     ranked = sorted(problems, key=lambda p: (-p.priority, p.id))
     issues = [p for p in ranked if p.category != "other"]
-    emerging = [p for p in ranked if p.status in ("new", "growing", "resurfaced") and p.category != "other"]
+    emerging = [p for p in ranked if p.emerging and p.category != "other"]
     return {
         "period": period,
         "generated_at": (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),

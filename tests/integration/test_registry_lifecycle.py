@@ -77,3 +77,78 @@ def test_small_but_steady_problem_surfaces_from_the_pool(tmp_path: Path, real_em
     rare = [p for p in d["top_problems"] if p["category"] == "technical"]
     assert rare, "two texts a week over three weeks surface as one recurring problem"
     assert sum(rare[0]["weekly_counts"].values()) >= 5 and rare[0]["weekly_counts"][weeks[-1]] == 2
+
+
+def _known(store, pid: str, category: str, texts: list[str], emb, week: str, counts: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    import json as _json
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from feedback_miner.adapters import tables as t
+
+    c = emb.embed(texts).mean(axis=0)
+    c = (c / np.linalg.norm(c)).astype(np.float32)
+    with store.tx() as conn:
+        conn.execute(t.problems.insert().values(id=pid, category=category, title=texts[0], title_locked=False,
+                                                keywords=_json.dumps([]), centroid=c.tobytes(), first_week=week,
+                                                last_week=week, created_at=datetime.now(timezone.utc)))
+        for w, n in counts.items():
+            conn.execute(t.problem_weeks.insert().values(problem_id=pid, week=w, count=n, severity=0.5, priority=1.0,
+                                                         status="steady", detail="{}"))
+
+
+def test_converging_problems_merge_and_history_follows(tmp_path: Path, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
+    from feedback_miner.adapters.registry_store import resolve_id
+
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    clf, manifest = shipped_classifier
+    week = "2026-W46"
+    prev = shift_week(week, -1)
+    # Two known problems whose phrasings are one problem really: this week they form one cluster.
+    _known(store, "payment-001", "payment", CHARGED[:3], real_embedder, prev, {prev: 4})
+    _known(store, "payment-002", "payment", CHARGED[3:], real_embedder, prev, {prev: 3})
+    for it in _items(week, 12, 0):
+        store.upsert_feedback(it)
+    d = run_week(store, real_embedder, clf, week=week, classifier_version=manifest["version"], match_threshold=0.8)
+    assert d["merges"], "two known problems matching one cluster are merged"
+    absorbed, survivor = d["merges"][0]
+    assert resolve_id(store, absorbed) == survivor
+    pay = next(p for p in d["top_problems"] if p["id"] == survivor)
+    assert pay["weekly_counts"][prev] == 7, "the absorbed problem's history goes to the survivor"
+
+
+def test_a_cluster_fragment_joins_its_problem_not_a_new_one(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    """Two clusters this week both near one known problem: the second joins it (a split is recorded
+    as a fragment) instead of being announced as a new problem."""
+    import numpy as np
+
+    from feedback_miner.domain.types import Problem
+    from feedback_miner.stages.problems import FoundProblems
+    from feedback_miner.weekly_registry import join_fragments, match_registry
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    week = "2026-W46"
+    _known(store, "shipping-001", "shipping", TRACKING, real_embedder, shift_week(week, -1), {shift_week(week, -1): 8})
+    t0 = week_bounds(week)[0]
+    halves = [TRACKING[:3], TRACKING[3:]]
+    items, problems, cents = [], [], {}
+    for k, texts in enumerate(halves):
+        ids = []
+        for j, x in enumerate(texts):
+            n = 10 * k + j
+            items.append(FeedbackItem(text=x, source="t", external_id=str(n), created_at=t0 + timedelta(hours=n),
+                                      category="shipping", id=n))
+            ids.append(n)
+        c = real_embedder.embed(texts).mean(axis=0)
+        cents[f"shipping-0{k + 1}"] = c / np.linalg.norm(c)
+        problems.append(Problem(id=f"shipping-0{k + 1}", category="shipping", title=texts[0], keywords=[],
+                                member_ids=ids, quotes=texts[:1]))
+    found = FoundProblems(problems, [None] * len(items), cents, 0)
+    ids_map, match, _ = match_registry(store, found, week, threshold=0.8)
+    assert set(ids_map.values()) == {"shipping-001"}
+    assert match.splits and match.splits[0][0] == "shipping-001"
+    for p in found.problems:
+        p.id = ids_map[p.id]
+    join_fragments(found, items, ["shipping"] * len(items))
+    assert [p.id for p in found.problems] == ["shipping-001"] and found.problems[0].size == 6

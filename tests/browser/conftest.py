@@ -1,0 +1,124 @@
+"""Fixtures for the browser tests: the real server over a seeded SQLite file, and headless Chromium.
+
+The server is ``feedback-miner serve`` (uvicorn on 127.0.0.1, the real embedding model and the
+shipped classifier) started by tests/api/live.py. The store holds two demo weeks, both run.
+Chromium is Debian's ``/usr/bin/chromium`` driven by Playwright; no browser is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from feedback_miner.adapters.keys import create_key
+from feedback_miner.adapters.readers import read_rows
+from feedback_miner.adapters.store import open_store
+from feedback_miner.demo import write_demo_csv
+from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
+from tests.api.live import live_server
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+WEEKS = ("2026-W45", "2026-W46")
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass(frozen=True)
+class Live:
+    base: str
+    keys: dict[str, str]  # role → plain key
+    names: dict[str, str]  # role → key name (the reviewer name the audit trail shows)
+
+    def api(self, role: str) -> httpx.Client:
+        return httpx.Client(base_url=self.base, timeout=120, headers={"X-API-Key": self.keys[role]})
+
+
+def run_and_wait(live: Live, week: str, timeout: float = 300) -> dict[str, Any]:
+    """POST /v1/runs for ``week`` (admin) and poll until that new run has ended."""
+    with live.api("admin") as c:
+        seen = max((x["id"] for x in c.get("/v1/runs").json()), default=0)
+        r = c.post("/v1/runs", json={"week": week})
+        assert r.status_code == 202, r.text
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            runs = [x for x in c.get("/v1/runs").json() if x["week"] == week and x["id"] > seen]
+            if runs and runs[0]["status"] != "running":
+                return dict(runs[0])
+            time.sleep(0.5)
+    raise AssertionError(f"run of {week} did not finish in {timeout} s")
+
+
+def _need(what: str, ok: bool) -> None:
+    """Missing browser pieces fail in CI (scripts/ci-system-deps.sh installs them) and skip elsewhere."""
+    if not ok:
+        msg = f"{what} is missing: run scripts/ci-system-deps.sh and scripts/setup.sh"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def out_root() -> Path:
+    """Screenshots go under $FM_TEST_OUTPUT (default test-output/ at the repo root)."""
+    p = Path(os.environ.get("FM_TEST_OUTPUT") or ROOT / "test-output") / "browser"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    d = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{d / 'pages.db'}"
+    store = open_store(url)
+    write_demo_csv(d / "demo.csv", weeks=2, end_week=WEEKS[-1], per_week=60)
+    report = IngestReport()
+    for item in parse_rows(read_rows(d / "demo.csv"), ColumnMapping(), default_source="demo", report=report):
+        store.upsert_feedback(item)
+    assert report.read > 100 and not report.errors, report.summary()
+    names = {"lead": "Lee Lead", "reader": "Rae Reader", "admin": "Ada Admin"}
+    keys = {role: create_key(store, role=role, name=name)[0] for role, name in names.items()}
+    with live_server(url, log=d / "server.log") as base:
+        lv = Live(base, keys, names)
+        for w in WEEKS:
+            assert run_and_wait(lv, w)["status"] == "done"
+        yield lv
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    _need(CHROMIUM, Path(CHROMIUM).exists())
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need("the playwright package", False)
+        raise
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def login(browser: Any, live: Live, role: str, *, viewport: dict[str, int] = DESKTOP, next_path: str = "/",
+          mobile: bool = False) -> Any:
+    """A new browser context logged in as ``role`` through the login form (typed, submitted with Enter)."""
+    ctx = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile,
+                              device_scale_factor=2 if mobile else 1)
+    ctx.set_default_timeout(20_000)
+    page = ctx.new_page()
+    page.goto(f"{live.base}/login?next={next_path}")
+    page.get_by_label("API key").fill(live.keys[role])
+    page.get_by_label("API key").press("Enter")
+    page.wait_for_url(lambda u: "/login" not in u)
+    return page
