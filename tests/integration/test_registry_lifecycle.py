@@ -106,10 +106,15 @@ def test_converging_problems_merge_and_history_follows(tmp_path: Path, real_embe
     week = "2026-W46"
     prev = shift_week(week, -1)
     # Two known problems whose phrasings are one problem really: this week they form one cluster.
-    _known(store, "payment-001", "payment", CHARGED[:3], real_embedder, prev, {prev: 4})
-    _known(store, "payment-002", "payment", CHARGED[3:], real_embedder, prev, {prev: 3})
-    for it in _items(week, 12, 0):
-        store.upsert_feedback(it)
+    a = [f"I was charged twice for my order, please refund {n}" for n in range(3)]
+    b = [f"charged twice for my order again {n}" for n in range(3)]
+    _known(store, "payment-001", "payment", a, real_embedder, prev, {prev: 4})
+    _known(store, "payment-002", "payment", b, real_embedder, prev, {prev: 3})
+    t0 = week_bounds(week)[0] + timedelta(hours=8)
+    for i in range(12):
+        text = f"I was charged twice for my order (ticket {i})"
+        store.upsert_feedback(FeedbackItem(text=text, source="t", external_id=f"m{i}", created_at=t0 + timedelta(minutes=i),
+                                           category="payment"))
     d = run_week(store, real_embedder, clf, week=week, classifier_version=manifest["version"], match_threshold=0.8)
     assert d["merges"], "two known problems matching one cluster are merged"
     absorbed, survivor = d["merges"][0]

@@ -26,8 +26,8 @@ def _blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_clusters_are_found_and_reproducible() -> None:
     X, truth = _blobs()
-    a = cluster_embeddings(X, ClusterParams(min_cluster_size=5))
-    b = cluster_embeddings(X, ClusterParams(min_cluster_size=5))
+    a = cluster_embeddings(X, ClusterParams(min_cluster_size=5, selection="eom"))
+    b = cluster_embeddings(X, ClusterParams(min_cluster_size=5, selection="eom"))
     assert (a == b).all()
     assert len({int(v) for v in a if v >= 0}) == 3
     for k in range(3):
