@@ -40,7 +40,7 @@ def require(*roles: str) -> Callable[..., ApiKey]:
         given = key or (bearer.credentials if bearer else None)
         if not given:
             raise AuthError("missing API key: send it in the X-API-Key header or as Authorization: Bearer <key>")
-        found = verify_key(svc.store, given.strip())
+        found = svc.keys.verify(given.strip())
         if found.role not in allowed:
             raise PermissionDenied(f"this key has role {found.role!r}; this endpoint needs {' or '.join(sorted(allowed))}")
         return found

@@ -82,15 +82,49 @@ class CentroidIndex:
         return {"id": entry[0][k][0], "title": entry[0][k][1], "similarity": round(float(sims[k]), 4)}
 
 
+class KeyCache:
+    """Verified keys, remembered for ``ttl_s`` so a request does not hit the store to check its key.
+
+    Keyed by the key's sha256 (the key itself is never held). A revoked key stops working within
+    ``ttl_s`` seconds; a wrong key is never cached.
+    """
+
+    def __init__(self, store: Store, *, ttl_s: float = 30.0) -> None:
+        self.store, self.ttl_s = store, ttl_s
+        self._seen: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, key: str) -> Any:
+        from feedback_miner.adapters.keys import hash_key, verify_key
+
+        h = hash_key(key)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._seen.get(h)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        found = verify_key(self.store, key)
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[h] = (now, found)
+        return found
+
+    def forget(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
 class Services:
     """The long-lived collaborators of the API, created once by the app factory's lifespan."""
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier,
-                 classifier_version: str) -> None:
+                 classifier_version: str, *, online_embedder: Embedder | None = None) -> None:
         self.settings, self.store, self.embedder, self.clf = settings, store, embedder, clf
         self.classifier_version = classifier_version
         self.centroids = CentroidIndex(store)
-        self.online_embedder = BatchingEmbedder(embedder)  # /v1/classify: concurrent calls share batches
+        self.keys = KeyCache(store)
+        self.online_embedder = BatchingEmbedder(online_embedder or embedder)  # /v1/classify: concurrent calls share batches
         self._run_lock = threading.Lock()
         self._run_thread: threading.Thread | None = None
 

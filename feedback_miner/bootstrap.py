@@ -14,8 +14,10 @@ from feedback_miner.stages.protocols import Embedder
 __all__ = ["make_embedder", "make_classifier", "make_store", "cluster_params"]
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    if settings.embedder == "onnx-int8":
+def make_embedder(settings: Settings, *, online: bool = False) -> Embedder:
+    """The embedding model; ``online=True`` picks the runtime for single-text API calls."""
+    kind = settings.online_embedder if online else settings.embedder
+    if kind == "onnx-int8":
         from feedback_miner.adapters.embedders import OnnxInt8Embedder
 
         return OnnxInt8Embedder()

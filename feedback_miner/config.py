@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     )
     models_dir: Path = Field(default_factory=default_models_dir)
     embedder: Literal["sentence-transformers", "onnx-int8"] = "sentence-transformers"
+    online_embedder: Literal["sentence-transformers", "onnx-int8"] = Field(
+        default="onnx-int8",
+        description="Model runtime for POST /v1/classify: the same model; int8 ONNX answers single texts faster "
+        "(benchmarks/results/api*.json).",
+    )
+    session_secret: str | None = Field(default=None, description="Signs page sessions; random per process if unset.")
     embed_batch_size: int = Field(default=64, ge=1, le=1024)
     classifier_version: str | None = Field(
         default=None, description="Classifier version to load; default the promoted one."
