@@ -70,11 +70,12 @@ def test_weekly_runs_store_digests_and_reuse_embeddings(demo_store, real_embedde
     top = d["top_problems"][0]
     assert {"title", "keywords", "quotes", "severity_terms", "priority", "weekly_counts"} <= set(top)
     assert d["metrics"] and any(m["key"] == "csat" for m in d["metrics"])
-    # Problems recur: most of this week's problems kept an id from the week before.
+    # Problems recur: most of last week's issue problems are found again this week under the same id.
     ids_w45 = {r[0] for r in store.engine.connect().execute(
         select(t.problem_weeks.c.problem_id).where(t.problem_weeks.c.week == WEEKS[0]))}
+    ids_w45 = {i for i in ids_w45 if not i.startswith("other-")}
     ids_w46 = {p["id"] for p in d["top_problems"]}
-    assert len(ids_w45 & ids_w46) >= len(ids_w46) // 2
+    assert ids_w45 and len(ids_w45 & ids_w46) >= (len(ids_w45) + 1) // 2
 
 
 def test_crash_mid_run_leaves_store_consistent(demo_store, real_embedder, shipped_classifier, monkeypatch) -> None:  # type: ignore[no-untyped-def]
