@@ -65,10 +65,13 @@ def test_ingest_run_digest_round_trip(server: tuple[str, dict[str, str]]) -> Non
         assert md.status_code == 200 and WEEK in md.text
         top = c.get("/v1/problems", params={"week": WEEK, "limit": 1}, headers=h(keys["reader"])).json()["items"][0]
         detail = c.get(f"/v1/problems/{top['id']}", headers=h(keys["reader"])).json()
-        quote = detail["members"][0]["text"]
-        res = c.post("/v1/classify", json={"texts": [quote]}, headers=h(keys["ingest"])).json()["results"][0]
-        assert res["category"] == top["category"]
-        assert res["problem"] is not None and res["problem"]["similarity"] >= 0.6
+        texts = [m["text"] for m in detail["members"]]
+        results = c.post("/v1/classify", json={"texts": texts}, headers=h(keys["ingest"])).json()["results"]
+        assert len(results) == len(texts)
+        # Most members of the week's top problem are recognised as a known problem, mostly that one.
+        matched = [r["problem"] for r in results if r["problem"] is not None]
+        assert len(matched) >= len(texts) // 2 and all(p["similarity"] >= 0.6 for p in matched)
+        assert sum(p["id"] == top["id"] for p in matched) >= len(matched) // 2
 
 
 def test_webhooks_over_http(server: tuple[str, dict[str, str]]) -> None:
