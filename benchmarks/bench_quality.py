@@ -267,7 +267,7 @@ def clustering_eval(data: Path, embedder, clf, st_model) -> dict:
     prod.update({
         "pipeline_s_excluding_embedding": round(total_s, 2),
         "cluster_and_describe_s": round(cl_end - cl_start, 2) if cl_start else None,
-        "params": {"min_cluster_size": "auto = max(3, round(sqrt(n)/2)) per category",
+        "params": {"min_cluster_size": "auto = feedback_miner.stages.cluster.auto_min_cluster_size(n) per category", "selection": ClusterParams().selection,
                    "auto_min_cluster_size_per_category": {c: auto_min_cluster_size(int((cats == c).sum()))
                                                           for c in sorted(set(cats))},
                    "dims": params.dims, "n_neighbors": params.n_neighbors,
