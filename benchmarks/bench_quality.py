@@ -41,17 +41,11 @@ SOURCES = ("banking77", "bitext_customer_support", "google_play_app_reviews_4cla
 PER_CELL = 150
 CONF_THRESHOLD = 0.6
 
-T0 = time.perf_counter()
+from _common import T0, log, read_csv  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - T0:7.1f}s] {msg}", flush=True)
 
 
-def read_csv(path: Path) -> list[dict[str, str]]:
-    csv.field_size_limit(sys.maxsize)
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 class DictCache:

@@ -76,19 +76,13 @@ from feedback_miner.stages.cluster import ClusterParams  # noqa: E402
 from feedback_miner.stages.embed import text_hash  # noqa: E402
 from feedback_miner.weekly import run_week  # noqa: E402
 
-T0 = time.perf_counter()
+from _common import T0, log, read_csv  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 SEED = 0
 SOURCE = "replay"
 
 
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - T0:7.1f}s] {msg}", flush=True)
 
 
-def read_csv(path: Path) -> list[dict[str, str]]:
-    csv.field_size_limit(sys.maxsize)
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 # --------------------------------------------------------------------------- plan

@@ -32,11 +32,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ("banking77", "bitext_customer_support", "google_play_app_reviews_4class", "review_pulse",
         "idea_youtube_reviews")
-T0 = time.perf_counter()
+from _common import T0, log, read_csv  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - T0:7.1f}s] {msg}", flush=True)
 
 
 def rss_peak_mb() -> float:
