@@ -58,6 +58,16 @@ def rename(store: Store, problem_id: str, title: str, *, by: str) -> str:
     return pid
 
 
+def _repeat_share(customer_ids: list[str]) -> float | None:
+    """Share of customers who reported the problem more than once in the window (None: nobody)."""
+    if not customer_ids:
+        return None
+    counts: dict[str, int] = {}
+    for cid in customer_ids:
+        counts[cid] = counts.get(cid, 0) + 1
+    return round(sum(1 for n in counts.values() if n > 1) / len(counts), 4)
+
+
 def fix_watch(store: Store, week: str, *, baseline_weeks: int = 6) -> list[dict[str, Any]]:
     """For every problem marked fixed: weekly counts since before the fix and its verdict this week."""
     with store.tx() as c:
@@ -72,10 +82,18 @@ def fix_watch(store: Store, week: str, *, baseline_weeks: int = 6) -> list[dict[
             counts = {w: 0 for w in weeks}
             counts.update({w: int(n) for w, n in rows})
             tr = assess_trend(counts, {}, week, baseline_weeks=baseline_weeks, fixed_at_week=p["fixed_week"])
+            reporters = c.execute(
+                select(t.problem_members.c.week, t.feedback.c.customer_id)
+                .join(t.feedback, t.feedback.c.id == t.problem_members.c.feedback_id)
+                .where(t.problem_members.c.problem_id == p["id"], t.problem_members.c.week.in_(weeks),
+                       t.feedback.c.customer_id.is_not(None))).all()
+            before = [cid for w, cid in reporters if w <= p["fixed_week"]]
+            after = [cid for w, cid in reporters if w > p["fixed_week"]]
             verdict = ("resurfaced" if tr.status == "resurfaced" else
                        "fix holding" if tr.fix_holding else "watching")
             out.append({"id": p["id"], "title": p["title"], "category": p["category"], "fixed_week": p["fixed_week"],
                         "fixed_by": p["fixed_by"], "fix_link": p["fix_link"], "weekly_counts": counts,
-                        "status": tr.status, "verdict": verdict, "trend": tr.statement})
+                        "status": tr.status, "verdict": verdict, "trend": tr.statement,
+                        "repeat_before_fix": _repeat_share(before), "repeat_after_fix": _repeat_share(after)})
     out.sort(key=lambda r: (r["verdict"] != "resurfaced", r["id"]))
     return out

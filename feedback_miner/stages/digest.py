@@ -81,6 +81,10 @@ def build_digest(
     }
 
 
+def _share(v: float | None) -> str:
+    return "—" if v is None else f"{v:.0%}"
+
+
 def _bar(share: float, width: int = 20) -> str:
     full = int(round(share * width))
     return "█" * full + "░" * (width - full)
@@ -138,11 +142,14 @@ def render_markdown(d: Mapping[str, Any], metrics_table: str | None = None) -> s
             out.append(f"- **{p['title']}** (`{p['id']}`, {p['status']}): {p.get('trend') or ''}")
         out.append("")
     if d.get("fix_watch"):
-        out += ["## Fixed problems under watch", "", "| problem | fixed | verdict | weekly | trend |", "|---|---|---|---|---|"]
+        out += ["## Fixed problems under watch", "",
+                "| problem | fixed | verdict | weekly | repeat reporters before → after fix | trend |",
+                "|---|---|---|---|---|---|"]
         for f in d["fix_watch"]:
             mark = "🔴 " if f["verdict"] == "resurfaced" else ""
             out.append(f"| {mark}{f['title']} (`{f['id']}`) | {f['fixed_week']} | **{f['verdict']}** | "
-                       f"{_spark(list(f['weekly_counts'].values()))} | {f['trend']} |")
+                       f"{_spark(list(f['weekly_counts'].values()))} | {_share(f.get('repeat_before_fix'))} → "
+                       f"{_share(f.get('repeat_after_fix'))} | {f['trend']} |")
         out.append("")
     out += ["## Category breakdown", "", "| category | texts | share |", "|---|---:|---|"]
     for cat, n in c["by_category"].items():

@@ -27,7 +27,8 @@ def _items(week: str, n_charged: int, start: int) -> list[FeedbackItem]:
     texts = [CHARGED[i % 6] + ("" if i < 6 else f" (again, #{i})") for i in range(n_charged)]
     texts += [TRACKING[i % 6] + ("" if i < 6 else f" (#{i})") for i in range(8)]
     return [FeedbackItem(text=t, source="t", external_id=f"{week}-{start + i}", created_at=t0 + timedelta(minutes=i),
-                         category="payment" if i < n_charged else "shipping") for i, t in enumerate(texts)]
+                         category="payment" if i < n_charged else "shipping", customer_id=f"C{i % 12}")
+            for i, t in enumerate(texts)]
 
 
 def test_rename_fix_holding_and_resurfacing(tmp_path: Path, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
@@ -55,6 +56,8 @@ def test_rename_fix_holding_and_resurfacing(tmp_path: Path, real_embedder, shipp
             assert watch[pid]["verdict"] == "fix holding"
     watch = {f["id"]: f for f in d["fix_watch"]}
     assert watch[pid]["verdict"] == "resurfaced"
+    # Customers C0..C9 reported it in each of the three weeks before the fix: all of them repeat.
+    assert watch[pid]["repeat_before_fix"] == 1.0 and watch[pid]["repeat_after_fix"] == 0.0
 
 
 RARE = ["the seller rating stars do not show on listings", "star ratings of sellers are missing from listing pages",
