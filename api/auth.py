@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services import Services
-from feedback_miner.adapters.keys import ApiKey, verify_key
+from feedback_miner.adapters.keys import ApiKey
 from feedback_miner.errors import AuthError, PermissionDenied
 
 __all__ = ["get_services", "require", "Svc"]

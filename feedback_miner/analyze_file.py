@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def analyze_file(
         print(f"skipped {err}")
     if not items:
         raise InputError(f"{input}: no usable rows ({report.rejected} rejected)")
-    items = [it.__class__(**{**it.__dict__, "id": n}) for n, it in enumerate(items)]
+    items = [replace(it, id=n) for n, it in enumerate(items)]
     clf, _ = make_classifier(settings)
     params = ClusterParams(min_cluster_size=min_cluster_size or settings.min_cluster_size, dims=settings.reduce_dims,
                            random_state=settings.random_state)

@@ -164,7 +164,6 @@ def executive_summary(
     actions: list[str] = []
     for n, p in enumerate(issues[:3]):
         bits = [f"{p.size} reports"]
-        last = list(p.weekly_counts.values())[-1] if p.weekly_counts else None
         if p.status in ("new", "growing", "resurfaced") and p.trend_statistic:
             bits.append(f"{p.status} ({p.trend_statistic.split(';')[0]})")
         elif p.status:
@@ -179,7 +178,7 @@ def executive_summary(
             verb = "investigate now: it is " + str(p.status)
         else:
             verb = "fix first" if n == 0 else "schedule a fix"
-        actions.append(f"{p.title}: {'; '.join(bits[:3])} — {verb}" + ("" if last is None else ""))
+        actions.append(f"{p.title}: {'; '.join(bits[:3])} — {verb}")
     changed: list[str] = []
     for status, word in (("new", "new"), ("growing", "growing"), ("resurfaced", "resurfaced after a fix"),
                          ("fading", "fading")):

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import select
 
 from feedback_miner.adapters import tables as t
-from feedback_miner.adapters.registry_store import fix_watch
+from feedback_miner.adapters.registry_store import fix_watch_in
 from feedback_miner.adapters.store import Store
 from feedback_miner.domain.metrics import compute_metrics, repeat_rate
 from feedback_miner.domain.weeks import shift_week, week_bounds, weeks_between
@@ -112,16 +112,12 @@ def _run(store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier, items: 
     digest["classifier_version"] = version
     digest["merges"] = [list(m) for m in match.merges]
     digest["splits"] = [{"problem": src, "fragments_joined": len(ks)} for src, ks in match.splits]
-    _save(store, week, items, preds, found, digest, version, run_id, match)
-    digest["fix_watch"] = fix_watch(store, week, baseline_weeks=baseline_weeks)
-    if digest["fix_watch"]:
-        with store.tx() as c:
-            store.save_digest(c, week, digest, run_id)
+    _save(store, week, items, preds, found, digest, version, run_id, match, baseline_weeks)
     return digest
 
 
 def _save(store: Store, week: str, items: Sequence[Any], preds: Sequence[Any], found: Any, digest: dict[str, Any],
-          version: str, run_id: int, match: Any) -> None:
+          version: str, run_id: int, match: Any, baseline_weeks: int) -> None:
     now = _now()
     with store.tx() as c:
         store.save_predictions(c, [
@@ -157,4 +153,5 @@ def _save(store: Store, week: str, items: Sequence[Any], preds: Sequence[Any], f
         for src, _ in match.splits:
             c.execute(t.problem_events.insert().values(problem_id=src, kind="split", week=week,
                       detail=json.dumps({}), created_at=now))
+        digest["fix_watch"] = fix_watch_in(c, week, baseline_weeks=baseline_weeks)  # sees this week's counts
         store.save_digest(c, week, digest, run_id)

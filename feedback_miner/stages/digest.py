@@ -7,19 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from feedback_miner.domain.trends import sparkline
 from feedback_miner.domain.types import CATEGORY_IDS, Category, Problem
 
 __all__ = ["problem_dict", "build_digest", "render_markdown"]
-
-_SPARK = "▁▂▃▄▅▆▇█"
-
-
-def _spark(counts: Sequence[int]) -> str:
-    if not counts:
-        return ""
-    hi = max(counts)
-    return "".join(_SPARK[0] if hi == 0 else _SPARK[min(7, int(c / hi * 7 + 0.5))] for c in counts)
-
 
 def problem_dict(p: Problem, rank: int | None = None) -> dict[str, Any]:
     d: dict[str, Any] = {
@@ -39,7 +30,7 @@ def problem_dict(p: Problem, rank: int | None = None) -> dict[str, Any]:
         d = {"rank": rank, **d}
     if p.weekly_counts:
         d["weekly_counts"] = dict(p.weekly_counts)
-        d["sparkline"] = _spark(list(p.weekly_counts.values()))
+        d["sparkline"] = sparkline(list(p.weekly_counts.values()))
     if p.status:
         d["status"] = p.status
         d["trend"] = p.trend_statistic
@@ -148,7 +139,7 @@ def render_markdown(d: Mapping[str, Any], metrics_table: str | None = None) -> s
         for f in d["fix_watch"]:
             mark = "🔴 " if f["verdict"] == "resurfaced" else ""
             out.append(f"| {mark}{f['title']} (`{f['id']}`) | {f['fixed_week']} | **{f['verdict']}** | "
-                       f"{_spark(list(f['weekly_counts'].values()))} | {_share(f.get('repeat_before_fix'))} → "
+                       f"{sparkline(list(f['weekly_counts'].values()))} | {_share(f.get('repeat_before_fix'))} → "
                        f"{_share(f.get('repeat_after_fix'))} | {f['trend']} |")
         out.append("")
     out += ["## Category breakdown", "", "| category | texts | share |", "|---|---:|---|"]

@@ -6,7 +6,7 @@ Pure: takes items, their unit embeddings and their (given or predicted) categori
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +35,6 @@ def find_problems(
     *,
     params: ClusterParams | None = None,
     progress: Progress | None = None,
-    growth: Callable[[Problem], float] | None = None,
 ) -> FoundProblems:
     """Cluster within each category (``other`` included), then title, quote and score each cluster."""
     progress = progress or NullProgress()
@@ -76,7 +75,7 @@ def find_problems(
                 }),
                 error_codes=error_codes(mtexts), severity=sev, severity_terms=terms,
             )
-            p.priority = scoring.priority(p.size, sev, growth(p) if growth else 1.0)
+            p.priority = scoring.priority(p.size, sev)
             problems.append(p)
             for j in local:
                 problem_of[int(idx[j])] = pid

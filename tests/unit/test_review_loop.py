@@ -105,5 +105,6 @@ def test_retrain_promotes_only_if_not_worse_and_rolls_back(setup) -> None:  # ty
     update_model_card(models)
     card = (models / "MODEL_CARD.md").read_text()
     assert "| v1 |" in card and "| v2 |" in card
-    with pytest.raises(InputError, match="no version before"):
-        rollback(root, None) if current_version(root) == "v1" else rollback(root, "v1") and rollback(root, None)
+    assert rollback(root, "v1") == "v1"
+    with pytest.raises(InputError, match="no version before v1"):
+        rollback(root)
