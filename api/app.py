@@ -37,22 +37,20 @@ problem pages and, for leads, the review page (`/review`).
 
 def _build(settings: Settings, embedder: Embedder | None, classifier: LinearSoftmaxClassifier | None,
            store: Store | None) -> Services:
-    """Load whatever was not injected (the slow part: the embedding model)."""
-    from feedback_miner import bootstrap
+    """Load whatever was not injected (the slow part: the embedding model), from one Container."""
+    from feedback_miner.bootstrap import Container
 
-    store = store or bootstrap.make_store(settings)
+    c = Container(settings)
+    store = store or c.store
     version = "injected"
     if classifier is None:
-        classifier, manifest = bootstrap.make_classifier(settings)
+        classifier, manifest = c.classifier()
         version = str(manifest["version"])
-    online = embedder
-    if embedder is None:
-        embedder = bootstrap.make_embedder(settings)
-        online = (bootstrap.make_embedder(settings, online=True)
-                  if settings.online_embedder != settings.embedder else embedder)
-    for e in {id(embedder): embedder, id(online): online}.values():
+    batch = embedder or c.embedder()
+    online = embedder or c.embedder(online=True)
+    for e in {id(batch): batch, id(online): online}.values():
         e.embed(["warm-up"])  # first call pays one-off costs, not the first client
-    svc = Services(settings, store, embedder, classifier, version, online_embedder=online)
+    svc = Services(settings, store, batch, classifier, version, online_embedder=online)
     svc.centroids.refresh()
     return svc
 

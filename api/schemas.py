@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from feedback_miner.domain.weeks import WEEK_PATTERN
+
 __all__ = ["FeedbackIn", "FeedbackBatch", "ItemResult", "BatchResult", "ClassifyRequest", "ProblemMatch",
            "ClassifyResult", "ClassifyResponse", "WebhookResult", "RunRequest", "RunOut", "ProblemSummary",
            "ProblemPage", "ProblemDetail", "ErrorOut", "Health", "MAX_CLASSIFY_TEXTS", "MAX_CLASSIFY_CHARS",
@@ -117,7 +119,7 @@ class WebhookResult(BaseModel):
 
 class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"week": "2026-W46"}]})
-    week: str | None = Field(default=None, pattern=r"^\d{4}-W\d{2}$", description="Default: the last complete week.")
+    week: str | None = Field(default=None, pattern=WEEK_PATTERN, description="Default: the last complete week.")
 
 
 class RunOut(BaseModel):
@@ -299,7 +301,7 @@ class RollbackResult(BaseModel):
 class FixRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"week": "2026-W46", "link": "https://tracker.example.com/ISSUE-42"}]})
-    week: str = Field(pattern=r"^\d{4}-W\d{2}$", description="ISO week the fix shipped.")
+    week: str = Field(pattern=WEEK_PATTERN, description="ISO week the fix shipped.")
     link: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$",
                              description="http(s) link to the fix.")
 

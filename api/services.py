@@ -16,13 +16,16 @@ import numpy as np
 
 from api.batching import BatchingEmbedder
 from feedback_miner.adapters import queries, webhooks
+from feedback_miner.adapters.keys import ApiKey
 from feedback_miner.adapters.store import Store
 from feedback_miner.config import Settings
 from feedback_miner.domain.redact import redact
 from feedback_miner.domain.weeks import last_complete_week, week_bounds
 from feedback_miner.errors import ConflictError, InputError, NotFoundError, RowError
-from feedback_miner.pipeline import classify_texts
+from feedback_miner.services.analysis import classify_texts
+from feedback_miner.services.model_ops import retrain, roll_back
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
+from feedback_miner.stages.digest import Digest
 from feedback_miner.stages.ingest import ColumnMapping, parse_row
 from feedback_miner.stages.protocols import Embedder
 
@@ -36,7 +39,7 @@ def check_week(week: str) -> str:
     """The week if it is a real ISO week, else :class:`InputError` naming the parameter."""
     try:
         week_bounds(week)
-    except ValueError as exc:
+    except InputError as exc:
         raise InputError(f"iso_week: {exc}") from exc
     return week
 
@@ -91,10 +94,10 @@ class KeyCache:
 
     def __init__(self, store: Store, *, ttl_s: float = 30.0) -> None:
         self.store, self.ttl_s = store, ttl_s
-        self._seen: dict[str, tuple[float, Any]] = {}
+        self._seen: dict[str, tuple[float, ApiKey]] = {}
         self._lock = threading.Lock()
 
-    def verify(self, key: str) -> Any:
+    def verify(self, key: str) -> ApiKey:
         from feedback_miner.adapters.keys import hash_key, verify_key
 
         h = hash_key(key)
@@ -180,19 +183,19 @@ class Services:
                 for p, x in zip(preds, X)]
 
     # -- runs and digests -------------------------------------------------------------------
-    def get_digest(self, week: str) -> dict[str, Any]:
+    def get_digest(self, week: str) -> Digest:
         d = self.store.get_digest(check_week(week))
         if d is None:
             raise NotFoundError(f"no digest for {week}: that week has never been run (POST /v1/runs with its week)")
-        return d
+        return Digest.from_dict(d)
 
     def run_busy(self) -> bool:
         return (self._run_thread is not None and self._run_thread.is_alive()) or self.store.running_run() is not None
 
     def start_run(self, week: str | None) -> dict[str, Any]:
         """Start the weekly run in a background thread; :class:`ConflictError` if one is running."""
-        from feedback_miner.bootstrap import cluster_params
-        from feedback_miner.weekly import run_week
+        from feedback_miner.bootstrap import run_options
+        from feedback_miner.services.weekly import run_week
 
         week = check_week(week) if week else last_complete_week(datetime.now(timezone.utc))
         if not queries.feedback_count_in_week(self.store, week):
@@ -205,8 +208,7 @@ class Services:
             def work() -> None:
                 try:
                     run_week(self.store, self.embedder, self.clf, week=week, classifier_version=self.classifier_version,
-                             params=cluster_params(s), baseline_weeks=s.baseline_weeks,
-                             match_threshold=s.match_threshold, top_n=s.top_n)
+                             options=run_options(s))
                 except Exception:
                     log.exception("weekly run for %s failed", week)
                 finally:
@@ -225,6 +227,35 @@ class Services:
         """Shutdown: let a running run finish (briefly) and stop the embedding worker."""
         self.wait_for_run(timeout=5)
         self.online_embedder.close()
+
+    # -- classifier versions ---------------------------------------------------------------
+    def serve_current(self) -> str:
+        """Load the current (or the pinned) classifier version from this server's models dir and
+        classify with it from now on."""
+        from feedback_miner.adapters.artefacts import load_classifier
+
+        clf, manifest = load_classifier(self.settings.models_dir / "classifier", self.settings.classifier_version)
+        self.clf, self.classifier_version = clf, str(manifest["version"])
+        return self.classifier_version
+
+    def retrain(self, confirmed: Sequence[tuple[str, str]], *, weight: float | None) -> dict[str, Any]:
+        """Retrain on this server's models dir with its own embedder, then serve the current version."""
+        self._check_artefact_classifier()
+        result = retrain(self.settings.models_dir, self.embedder, confirmed, current_version=self.classifier_version,
+                         weight=5.0 if weight is None else weight)
+        return {**result, "serving": self.serve_current()}
+
+    def rollback(self, to: str | None) -> dict[str, Any]:
+        self._check_artefact_classifier()
+        version = roll_back(self.settings.models_dir, to)
+        return {"version": version, "serving": self.serve_current()}
+
+    def _check_artefact_classifier(self) -> None:
+        # An injected classifier (tests, embedding apps) is not the artefact under models/: retraining or
+        # rolling back would rewrite files this server does not classify with, so refuse.
+        if self.classifier_version == "injected":
+            raise ConflictError("this server classifies with an injected classifier, not one loaded from models/; "
+                                "use `feedback-miner retrain` / `feedback-miner model rollback` instead")
 
     def runs(self) -> list[dict[str, Any]]:
         out = []

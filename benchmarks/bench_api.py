@@ -124,7 +124,7 @@ def main() -> None:
 
     from feedback_miner.adapters.keys import create_key
     from feedback_miner.adapters.store import open_store
-    from feedback_miner.demo import generate_demo
+    from feedback_miner.demo.generate import generate_demo
 
     texts = [str(r["text"]) for r in generate_demo(weeks=4, end_week="2026-W46", per_week=250)]
     tmp = Path(tempfile.mkdtemp(prefix="fm-bench-"))

@@ -42,7 +42,7 @@ def main() -> None:
     from feedback_miner.adapters.embedders import SentenceTransformerEmbedder
     from feedback_miner.stages.classify import LinearSoftmaxClassifier
     from feedback_miner.stages.evaluation import macro_f1, per_class_f1
-    from feedback_miner.training import load_seeds
+    from feedback_miner.services.training import load_seeds
 
     t0 = time.perf_counter()
     rows = list(csv.DictReader((args.data / args.set / f"{args.set}.csv").open(encoding="utf-8")))

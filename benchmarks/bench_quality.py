@@ -218,7 +218,7 @@ def bertopic_run(docs: list[str], X: np.ndarray, st_model) -> tuple[np.ndarray, 
 
 def clustering_eval(data: Path, embedder, clf, st_model) -> dict:
     from feedback_miner.domain.types import FeedbackItem
-    from feedback_miner.pipeline import analyze_items
+    from feedback_miner.services.analysis import analyze_items
     from feedback_miner.stages.cluster import ClusterParams, auto_min_cluster_size
     from feedback_miner.stages.embed import embed_texts
 

@@ -74,7 +74,7 @@ from feedback_miner.domain.types import FeedbackItem  # noqa: E402
 from feedback_miner.domain.weeks import shift_week, week_bounds, week_of, weeks_between  # noqa: E402
 from feedback_miner.stages.cluster import ClusterParams  # noqa: E402
 from feedback_miner.stages.embed import text_hash  # noqa: E402
-from feedback_miner.weekly import run_week  # noqa: E402
+from feedback_miner.services.weekly import run_week  # noqa: E402
 
 from _common import T0, log, read_csv  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 SEED = 0

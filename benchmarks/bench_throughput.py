@@ -95,7 +95,7 @@ def main() -> None:
     from feedback_miner.adapters.artefacts import load_classifier
     from feedback_miner.adapters.embedders import OnnxInt8Embedder, SentenceTransformerEmbedder
     from feedback_miner.domain.types import FeedbackItem
-    from feedback_miner.pipeline import analyze_items
+    from feedback_miner.services.analysis import analyze_items
 
     texts = sample_texts(args.data, args.n)
     chars = [len(t) for t in texts]

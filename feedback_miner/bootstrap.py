@@ -1,17 +1,24 @@
-"""The one place that chooses implementations from :class:`Settings`."""
+"""The composition root: the one place that chooses implementations from :class:`Settings`.
+
+Each entry point (the CLI callback, the API's app factory, a benchmark) builds ``Settings`` once
+and one :class:`Container`; everything else receives its collaborators from it. Collaborators are
+built lazily and at most once (one store, one embedding model per runtime, one classifier).
+"""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from feedback_miner.adapters.artefacts import load_classifier
 from feedback_miner.adapters.store import Store, open_store
 from feedback_miner.config import Settings
+from feedback_miner.services.weekly import RunOptions
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
 from feedback_miner.stages.cluster import ClusterParams
 from feedback_miner.stages.protocols import Embedder
 
-__all__ = ["make_embedder", "make_classifier", "make_store", "cluster_params"]
+__all__ = ["Container", "make_embedder", "cluster_params", "run_options"]
 
 
 def make_embedder(settings: Settings, *, online: bool = False) -> Embedder:
@@ -26,14 +33,38 @@ def make_embedder(settings: Settings, *, online: bool = False) -> Embedder:
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
 
 
-def make_classifier(settings: Settings) -> tuple[LinearSoftmaxClassifier, dict[str, Any]]:
-    return load_classifier(settings.models_dir / "classifier", settings.classifier_version)
-
-
-def make_store(settings: Settings) -> Store:
-    return open_store(settings.database_url)
-
-
 def cluster_params(settings: Settings) -> ClusterParams:
     return ClusterParams(min_cluster_size=settings.min_cluster_size, dims=settings.reduce_dims,
                          random_state=settings.random_state)
+
+
+def run_options(settings: Settings) -> RunOptions:
+    return RunOptions(params=cluster_params(settings), baseline_weeks=settings.baseline_weeks,
+                      match_threshold=settings.match_threshold, top_n=settings.top_n)
+
+
+class Container:
+    """The collaborators of one entry point, built from its one ``Settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._embedders: dict[bool, Embedder] = {}
+
+    @cached_property
+    def store(self) -> Store:
+        return open_store(self.settings.database_url)
+
+    def embedder(self, *, online: bool = False) -> Embedder:
+        """The batch (default) or online runtime; both are the same model, loaded once each."""
+        kind_online = online and self.settings.online_embedder != self.settings.embedder
+        if kind_online not in self._embedders:
+            self._embedders[kind_online] = make_embedder(self.settings, online=kind_online)
+        return self._embedders[kind_online]
+
+    def classifier(self) -> tuple[LinearSoftmaxClassifier, dict[str, Any]]:
+        """The current (or the pinned) classifier version and its manifest, read from ``models/``."""
+        return load_classifier(self.settings.models_dir / "classifier", self.settings.classifier_version)
+
+    @property
+    def run_options(self) -> RunOptions:
+        return run_options(self.settings)

@@ -6,7 +6,7 @@ place (``api/errors.py``)::
 
     FeedbackMinerError
     ├── ConfigError            a setting is missing or invalid
-    ├── InputError             bad user input (a file, a column mapping, an option)
+    ├── InputError             bad user input (a file, a column mapping, an option); also a ValueError
     │   └── RowError           one bad row: carries its row number and field
     ├── NotFoundError          a week, problem or artefact that does not exist
     ├── ModelError             a model or artefact cannot be loaded or is unfitted
@@ -42,8 +42,9 @@ class ConfigError(FeedbackMinerError):
     pass
 
 
-class InputError(FeedbackMinerError):
-    pass
+class InputError(FeedbackMinerError, ValueError):
+    """Bad input. Also a :class:`ValueError`, as scikit-learn's ``NotFittedError`` is both its
+    library's error and the builtin one, so generic callers can still catch ``ValueError``."""
 
 
 class RowError(InputError):

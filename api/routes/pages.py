@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -20,29 +21,33 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Svc
+from api.schemas import Category as CategoryLit
 from api.errors import STATUS_OF, error_body
-from api.routes.review import confirm_many
 from api.sessions import (
     LoginRequired, PageError, PageUser, SessionSigner, check_csrf, check_login_token, current_user, end_session,
     login_token, page_role, set_login_token, start_session,
 )
-from feedback_miner.adapters import queries
+from markupsafe import Markup
+
+from feedback_miner.domain.weeks import WEEK_PATTERN
+from feedback_miner.adapters import charts, queries
 from feedback_miner.adapters.keys import verify_key
 from feedback_miner.adapters.registry_store import mark_fixed, rename, resolve_id
 from feedback_miner.adapters.review_store import confirm, review_progress
+from feedback_miner.domain.format import metric_value
 from feedback_miner.domain.types import CATEGORY_IDS, Category
 from feedback_miner.domain.weeks import weeks_between
 from feedback_miner.errors import AuthError, FeedbackMinerError
-from feedback_miner.render import render_digest
+from feedback_miner.services.review import confirm_many
+from feedback_miner.adapters.render import render_digest
 
 __all__ = ["router", "install"]
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[PageUser, Depends(page_role("reader", "lead"))]
 Lead = Annotated[PageUser, Depends(page_role("lead"))]
-WeekPath = Annotated[str, Path(pattern=r"^\d{4}-W\d{2}$")]
-WeekQ = Annotated[str | None, Query(pattern=r"^\d{4}-W\d{2}$")]
-CategoryLit = Literal["technical", "user_interface", "payment", "account", "shipping", "feature_request", "other"]
+WeekPath = Annotated[str, Path(pattern=WEEK_PATTERN)]
+WeekQ = Annotated[str | None, Query(pattern=WEEK_PATTERN)]
 Csrf = Annotated[str | None, Form(max_length=200)]
 WeekF = Annotated[str, Form(pattern=r"^(\d{4}-W\d{2})?$")]  # the review page's filters, kept across a post
 CategoryF = Annotated[str, Form(max_length=32)]
@@ -55,28 +60,39 @@ SECURITY_HEADERS = {
 }
 
 
-def _fmt(v: float | None, unit: str | None, *, sign: bool = False) -> str:
-    if v is None:
-        return "—"
-    if unit == "share":
-        return f"{v * 100:+.1f} pp" if sign else f"{v:.0%}"
-    plain = "{:+g}" if sign else "{:g}"
-    return {"points": "{:+.0f}", "hours": "{:+.1f} h" if sign else "{:.1f} h"}.get(unit or "", plain).format(v)
-
-
 def _metric(m: Mapping[str, Any]) -> str:
     """A digest metric's value as the table shows it (its note when there were too few answers)."""
     if m.get("value") is None:
         return "—"
     if not m.get("enough"):
         return str(m.get("note") or "not enough answers")
-    return f"{m['value']:.1%}" if m.get("unit") == "share" else _fmt(m["value"], m.get("unit"))
+    return metric_value(m["value"], m.get("unit"))
+
+
+class _Charts:
+    """The one chart implementation (``adapters.charts``) for the templates, as safe markup."""
+
+    labels = {c.value: c.label for c in Category}
+
+    @classmethod
+    def bars(cls, data: Mapping[str, int], title: str, categories: bool = False) -> Markup:
+        return Markup(charts.bars(data, title, cls.labels if categories else None))  # noqa: S704 - escaped inside
+
+    @staticmethod
+    def spark(counts: Mapping[str, int]) -> Markup:
+        return Markup(charts.spark(counts))  # noqa: S704 - escaped inside
+
+    @staticmethod
+    def weeks_chart(counts: Mapping[str, int], title: str) -> Markup:
+        return Markup(charts.weeks_chart(counts, title))  # noqa: S704 - escaped inside
 
 
 def install(app: FastAPI) -> None:
     """Templates, static files, the session signer and the page error handler, on ``app``."""
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.filters.update(metric=_metric, fmt_unit=_fmt, fmt_change=lambda v, u: _fmt(v, u, sign=True))
+    templates.env.filters.update(metric=_metric, fmt_unit=metric_value,
+                                 fmt_change=lambda v, u: metric_value(v, u, change=True))
+    templates.env.globals["charts"] = _Charts
     templates.env.globals["LABELS"] = {c.value: c.label for c in Category}
     templates.env.globals["CATEGORIES"] = CATEGORY_IDS
     app.state.templates = templates
@@ -181,7 +197,8 @@ def home(request: Request, svc: Svc, user: Viewer) -> Response:
 def digest_page(request: Request, week: WeekPath, svc: Svc, user: Viewer) -> Response:
     with domain_errors():
         d = svc.get_digest(week)
-    return render(request, "digest.html", {"d": d, "weeks": _digest_weeks(svc)[-12:], "week": week}, user=user)
+    return render(request, "digest.html", {"d": d.to_dict(), "weeks": _digest_weeks(svc)[-12:], "week": week},
+                  user=user)
 
 
 @router.get("/digest/{week}/export")
@@ -215,7 +232,7 @@ def problem_page(request: Request, problem_id: Annotated[str, Path(max_length=64
 
 @router.post("/problems/{problem_id}/fix")
 def problem_fix(problem_id: Annotated[str, Path(max_length=64)], svc: Svc, user: Lead, csrf: Csrf = None,
-                week: Annotated[str, Form(pattern=r"^\d{4}-W\d{2}$")] = "",
+                week: Annotated[str, Form(pattern=WEEK_PATTERN)] = "",
                 link: Annotated[str, Form(max_length=500)] = "") -> Response:
     check_csrf(user, csrf)
     link = link.strip()
@@ -279,13 +296,15 @@ def review_bulk(request: Request, svc: Svc, user: Lead, csrf: Csrf = None,
     """Confirm the ticked rows of the table, each with the category chosen in its row."""
     check_csrf(user, csrf)
     chosen = dict(c.split(":", 1) for c in choice[:1000] if ":" in c)
+    if any(not 1 <= i <= 2**62 for i in ids):
+        raise PageError(422, "A feedback id is out of range (1 to 2^62)", "Check the selection")
     picked = [(i, chosen.get(str(i), ""), None) for i in ids]
     bad = [str(i) for i, c, _ in picked if c not in CATEGORY_IDS]
     if not picked or len(picked) > 500 or bad:
         why = f" (none for item {', '.join(bad[:5])})" if bad else "."
         raise PageError(422, "Tick 1–500 rows, each with a category" + why, "Check the selection")
     with domain_errors():
-        out = confirm_many(svc.store, picked, reviewer=user.name)
+        out = confirm_many(partial(confirm, svc.store), picked, reviewer=user.name)
     n = out["counts"]["confirmed"] + out["counts"]["corrected"]
     if _wants_json(request):
         return JSONResponse(out)

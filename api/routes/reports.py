@@ -9,28 +9,31 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from api.auth import Svc, require
 from api.routes import errors
-from api.schemas import ProblemDetail, ProblemPage, RunOut, RunRequest
+from api.schemas import Category, ProblemDetail, ProblemPage, RunOut, RunRequest
+from api.schemas_digest import DigestOut
+from feedback_miner.domain.weeks import WEEK_PATTERN
 from feedback_miner.adapters import queries
 from feedback_miner.adapters.keys import ApiKey
-from feedback_miner.render import render_digest
+from feedback_miner.adapters.render import render_digest
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1")
 Reader = Annotated[ApiKey, Depends(require("reader"))]
 Admin = Annotated[ApiKey, Depends(require("admin"))]
-Week = Annotated[str, Path(pattern=r"^\d{4}-W\d{2}$", description="ISO week", examples=["2026-W46"])]
+Week = Annotated[str, Path(pattern=WEEK_PATTERN, description="ISO week", examples=["2026-W46"])]
 
 
 @router.get("/digests/{iso_week}", tags=["digests"], responses={
-    200: {"description": "The digest", "content": {"application/json": {}, "text/markdown": {}, "text/html": {}}},
+    200: {"description": "The digest (JSON follows the DigestOut schema)", "model": DigestOut,
+          "content": {"text/markdown": {}, "text/html": {}}},
     **errors(401, 403, 404, 422)})
 def get_digest(iso_week: Week, svc: Svc, _: Reader,
                format: Annotated[Literal["json", "md", "html"], Query()] = "json") -> Response:
     """The weekly top-issues digest: JSON (default), Markdown or HTML."""
     d = svc.get_digest(iso_week)
     if format == "json":
-        return JSONResponse(d)
+        return JSONResponse(DigestOut.model_validate(d.to_dict()).model_dump(mode="json"))
     text = render_digest(d, format)
     if format == "md":
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
@@ -52,10 +55,9 @@ def get_runs(svc: Svc, _: Reader) -> list[dict[str, Any]]:
 @router.get("/problems", response_model=ProblemPage, tags=["problems"], responses=errors(401, 403, 422))
 def get_problems(
     svc: Svc, _: Reader,
-    category: Annotated[Literal["technical", "user_interface", "payment", "account", "shipping",
-                                "feature_request", "other"] | None, Query()] = None,
+    category: Annotated[Category | None, Query()] = None,
     status: Annotated[Literal["new", "growing", "steady", "fading", "fixed", "resurfaced"] | None, Query()] = None,
-    week: Annotated[str | None, Query(pattern=r"^\d{4}-W\d{2}$")] = None,
+    week: Annotated[str | None, Query(pattern=WEEK_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:

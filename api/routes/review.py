@@ -7,41 +7,43 @@ that the pages (api/routes/pages.py) share.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from api.auth import Svc, require
 from api.routes import errors
+from api.schemas import Category as CategoryLit
 from api.schemas import (
     AuditEntry, BulkResult, BulkReview, FixRequest, ProblemAction, RenameRequest, RetrainRequest, RetrainResult,
     ReviewDecision, ReviewQueue, ReviewResult, RollbackRequest, RollbackResult,
 )
 from api.services import Services
+from feedback_miner.domain.weeks import WEEK_PATTERN
 from feedback_miner.adapters import queries
 from feedback_miner.adapters.keys import ApiKey
 from feedback_miner.adapters.registry_store import mark_fixed, rename
-from feedback_miner.adapters.review_store import audit_trail, confirm
-from feedback_miner.adapters.store import Store
-from feedback_miner.errors import ConflictError, NotFoundError
+from feedback_miner.adapters.review_store import audit_trail, confirm, confirmations
+from feedback_miner.errors import ConflictError
+from feedback_miner.services.review import confirm_many
 
-__all__ = ["router", "confirm_many", "retrain_served", "rollback_served"]
+__all__ = ["router", "retrain_served", "rollback_served"]
 
 router = APIRouter(prefix="/v1")
 Lead = Annotated[ApiKey, Depends(require("lead"))]
 Admin = Annotated[ApiKey, Depends(require("admin"))]
 FeedbackId = Annotated[int, Path(ge=1, le=2**62, description="Feedback id")]
 ProblemId = Annotated[str, Path(max_length=64, description="Problem id", examples=["payment-003"])]
-CategoryQ = Literal["technical", "user_interface", "payment", "account", "shipping", "feature_request", "other"]
 
 
 @router.get("/review/queue", response_model=ReviewQueue, tags=["review"], responses=errors(401, 403, 422))
 def get_queue(
     svc: Svc, _: Lead,
-    week: Annotated[str | None, Query(pattern=r"^\d{4}-W\d{2}$", description="Default: newest week")] = None,
-    category: Annotated[CategoryQ | None, Query(description="Current (confirmed or predicted) category")] = None,
+    week: Annotated[str | None, Query(pattern=WEEK_PATTERN, description="Default: newest week")] = None,
+    category: Annotated[CategoryLit | None, Query(description="Current (confirmed or predicted) category")] = None,
     source: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -53,7 +55,8 @@ def get_queue(
 @router.post("/review/bulk", response_model=BulkResult, tags=["review"], responses=errors(401, 403, 413, 422))
 def post_bulk(req: BulkReview, svc: Svc, key: Lead) -> dict[str, Any]:
     """Confirm or correct many items; one result per item (an unknown id fails alone)."""
-    return confirm_many(svc.store, ((i.id, i.category, i.secondary_category) for i in req.items), reviewer=key.name)
+    return confirm_many(partial(confirm, svc.store), ((i.id, i.category, i.secondary_category) for i in req.items),
+                        reviewer=key.name)
 
 
 @router.post("/review/{feedback_id}", response_model=ReviewResult, tags=["review"],
@@ -107,31 +110,8 @@ def post_rename(problem_id: ProblemId, req: RenameRequest, svc: Svc, key: Lead) 
     return {"id": pid, "title": " ".join(req.title.split())}
 
 
-# -- helpers shared with the pages -----------------------------------------------------------------
-
-def confirm_many(store: Store, items: Iterable[tuple[int, str, str | None]], *, reviewer: str) -> dict[str, Any]:
-    """Confirm each (id, category, secondary); per-item results like ingest's."""
-    results = []
-    for fid, category, secondary in items:
-        try:
-            r = confirm(store, fid, category=category, secondary=secondary, reviewer=reviewer)
-        except NotFoundError as exc:
-            results.append({"id": fid, "status": "not_found", "old_category": None, "category": category,
-                            "error": str(exc)})
-            continue
-        results.append({"id": fid, "status": "corrected" if r["corrected"] else "confirmed",
-                        "old_category": r["old_category"], "category": category, "error": None})
-    counts = {k: sum(r["status"] == k for r in results) for k in ("confirmed", "corrected", "not_found")}
-    return {"counts": counts, "results": results}
-
-
 @contextmanager
-def _model_change(svc: Services, lock: threading.Lock) -> Iterator[None]:
-    # An injected classifier (tests, embedding apps) is not the artefact under models/: retraining or
-    # rolling back would rewrite files this server does not classify with, so refuse.
-    if svc.classifier_version == "injected":
-        raise ConflictError("this server classifies with an injected classifier, not one loaded from models/; "
-                            "use `feedback-miner retrain` / `feedback-miner model rollback` instead")
+def _one_model_change(lock: threading.Lock) -> Iterator[None]:
     if not lock.acquire(blocking=False):
         raise ConflictError("a retrain or rollback is already running; try again when it has finished")
     try:
@@ -140,31 +120,13 @@ def _model_change(svc: Services, lock: threading.Lock) -> Iterator[None]:
         lock.release()
 
 
-def _serve_current(svc: Services) -> str:
-    """Load the current (or the pinned) classifier version and classify with it from now on."""
-    from feedback_miner.bootstrap import make_classifier
-
-    clf, manifest = make_classifier(svc.settings)
-    svc.clf, svc.classifier_version = clf, str(manifest["version"])
-    return svc.classifier_version
-
-
 def retrain_served(svc: Services, lock: threading.Lock, *, weight: float | None) -> dict[str, Any]:
-    """``retrain_command`` on this server's store, then serve whatever version is current."""
-    from feedback_miner.cli_model import retrain_command
-
-    with _model_change(svc, lock):
-        db = svc.settings.database_url
-        result = retrain_command(db) if weight is None else retrain_command(db, weight)
-        return {**result, "serving": _serve_current(svc)}
+    """Retrain on this server's store and models dir, then serve whatever version is current."""
+    with _one_model_change(lock):
+        return svc.retrain(confirmations(svc.store), weight=weight)
 
 
 def rollback_served(svc: Services, lock: threading.Lock, to: str | None) -> dict[str, Any]:
     """Roll the classifier back (default: the version before), update the model card, serve it."""
-    from feedback_miner.model_card import update_model_card
-    from feedback_miner.training import rollback
-
-    with _model_change(svc, lock):
-        version = rollback(svc.settings.models_dir / "classifier", to)
-        update_model_card(svc.settings.models_dir)
-        return {"version": version, "serving": _serve_current(svc)}
+    with _one_model_change(lock):
+        return svc.rollback(to)

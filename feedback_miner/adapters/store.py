@@ -7,7 +7,9 @@ migrations on open. SQLAlchemy errors are re-raised as :class:`StoreError`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import os
+import socket
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timezone
@@ -15,16 +17,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, RowMapping, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from feedback_miner.adapters import tables as t
+from feedback_miner.adapters.sql_results import SqlResults, SqlUnitOfWork
+from feedback_miner.domain.ports import RunRecord
 from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.domain.weeks import week_of
-from feedback_miner.errors import StoreError
+from feedback_miner.errors import ConflictError, StoreError
 from feedback_miner.stages.embed import text_hash
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "open_store", "DEFAULT_STALE_S"]
+
+#: A running run whose heartbeat is older than this is dead (the run beats every few seconds).
+DEFAULT_STALE_S = 120.0
 
 _ITEM_FIELDS = [f.name for f in fields(FeedbackItem) if f.name not in ("id", "category")]
 
@@ -39,13 +46,34 @@ def _aware(v: Any) -> Any:
     return v
 
 
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise schema creation/upgrade across processes: a file lock beside a SQLite file; on
+    PostgreSQL the upgrade itself takes a transaction-level advisory lock (see :func:`migrate`)."""
+    db = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not db or db == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{db}.migrate-lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest revision; safe when many processes open at once."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as conn:
+    with _migration_lock(engine), engine.begin() as conn:
+        if engine.url.get_backend_name() == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7262011)"))  # any fixed key: one upgrade at a time
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -71,9 +99,12 @@ def open_store(url: str) -> Store:
     return Store(engine)
 
 
-class Store:
+class Store(SqlResults):
+    """The SQL implementation of the store port (:class:`feedback_miner.domain.ports.FeedbackStore`)."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        super().__init__(self.tx)
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -105,7 +136,9 @@ class Store:
                 try:
                     with c.begin_nested():
                         res = c.execute(t.feedback.insert().values(**values, ingested_at=_now(), updated_at=_now()))
-                    return int(res.inserted_primary_key[0]), "stored"
+                    key = res.inserted_primary_key
+                    assert key is not None  # an INSERT always has one
+                    return int(key[0]), "stored"
                 except IntegrityError:
                     row = c.execute(
                         select(t.feedback).where(t.feedback.c.source == item.source,
@@ -119,7 +152,7 @@ class Store:
                 return int(row["id"]), "updated"
             return int(row["id"]), "duplicate"
 
-    def _item(self, r: Mapping[str, Any]) -> FeedbackItem:
+    def _item(self, r: Mapping[str, Any] | RowMapping) -> FeedbackItem:
         kw = {k: _aware(r[k]) for k in _ITEM_FIELDS}
         cat = r.get("confirmed_category") or r.get("given_category")
         return FeedbackItem(**kw, id=int(r["id"]), category=cat)
@@ -164,45 +197,83 @@ class Store:
             with self.tx() as c:
                 c.execute(t.embeddings.insert(), rows)
 
-    # -- predictions --------------------------------------------------------------------------
-    def save_predictions(self, c: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
-        rows = list(rows)
-        ids = [r["feedback_id"] for r in rows]
-        for i in range(0, len(ids), 500):
-            c.execute(t.predictions.delete().where(t.predictions.c.feedback_id.in_(ids[i : i + 500])))
-        if rows:
-            c.execute(t.predictions.insert(), [{**r, "predicted_at": _now()} for r in rows])
-
-    def predictions_for(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        out: dict[int, dict[str, Any]] = {}
+    # -- predictions and earlier results ----------------------------------------------------
+    def predicted_categories(self, ids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
         with self.tx() as c:
             for i in range(0, len(ids), 500):
-                q = select(t.predictions).where(t.predictions.c.feedback_id.in_(list(ids[i : i + 500])))
-                for r in c.execute(q).mappings():
-                    out[int(r["feedback_id"])] = dict(r)
+                q = select(t.predictions.c.feedback_id, t.predictions.c.category).where(
+                    t.predictions.c.feedback_id.in_(list(ids[i : i + 500])))
+                out.update({int(f): str(cat) for f, cat in c.execute(q)})
         return out
 
-    # -- runs and digests -------------------------------------------------------------------
-    def start_run(self, week: str) -> int:
+    def joined_members(self, weeks: Sequence[str]) -> set[tuple[str, int]]:
+        pm = t.problem_members
         with self.tx() as c:
-            return int(c.execute(t.runs.insert().values(week=week, status="running", started_at=_now(), stats="{}"))
-                       .inserted_primary_key[0])
+            return {(str(w), int(f)) for w, f in c.execute(
+                select(pm.c.week, pm.c.feedback_id).where(pm.c.week.in_(list(weeks))))}
 
-    def running_run(self, stale_after_s: float = 6 * 3600) -> dict[str, Any] | None:
+    def weeks_with_results(self, weeks: Sequence[str]) -> set[str]:
+        pw = t.problem_weeks
         with self.tx() as c:
-            r = c.execute(select(t.runs).where(t.runs.c.status == "running").order_by(t.runs.c.id.desc())).mappings().first()
-        if r and (_now() - _aware(r["started_at"])).total_seconds() < stale_after_s:
-            return dict(r)
+            return {str(w) for (w,) in c.execute(select(pw.c.week).where(pw.c.week.in_(list(weeks))).distinct())}
+
+    # -- runs: a lease with owner and heartbeat -----------------------------------------------
+    def claim_run(self, week: str, *, owner: str, stale_after_s: float = DEFAULT_STALE_S) -> int:
+        """Start a run unless a live one holds the lease; a dead one is marked abandoned and taken over.
+
+        A run is dead when its heartbeat is older than ``stale_after_s`` or when its owner is a process
+        of this host that no longer exists. Two claims at once: the lower id wins, the other gets
+        :class:`ConflictError`.
+        """
+        with self.tx() as c:
+            for r in c.execute(select(t.runs).where(t.runs.c.status == "running")).mappings().all():
+                if not _alive(r, stale_after_s):
+                    c.execute(t.runs.update().where(t.runs.c.id == r["id"]).values(
+                        status="abandoned", finished_at=_now(),
+                        error=f"taken over by {owner}: its owner {r['owner'] or '?'} stopped without finishing"))
+        with self.tx() as c:
+            now = _now()
+            key = c.execute(t.runs.insert().values(week=week, status="running", started_at=now, stats="{}",
+                                                   owner=owner, heartbeat_at=now)).inserted_primary_key
+            assert key is not None  # an INSERT always has one
+            run_id = int(key[0])
+        live = self.running_run(stale_after_s)
+        if live is not None and live.id != run_id:
+            self.finish_run(run_id, "refused", error=f"run {live.id} ({live.week}) held the lease")
+            raise ConflictError(f"a run is already in progress (run {live.id} for {live.week}, owner {live.owner}); "
+                                "wait for it to finish")
+        return run_id
+
+    def heartbeat(self, run_id: int) -> None:
+        with self.tx() as c:
+            c.execute(t.runs.update().where(t.runs.c.id == run_id).values(heartbeat_at=_now()))
+
+    def running_run(self, stale_after_s: float = DEFAULT_STALE_S) -> RunRecord | None:
+        """The live run holding the lease (lowest id among live running runs), if any."""
+        with self.tx() as c:
+            rows = c.execute(select(t.runs).where(t.runs.c.status == "running").order_by(t.runs.c.id)).mappings().all()
+        for r in rows:
+            if _alive(r, stale_after_s):
+                return _run_record(r)
         return None
 
-    def finish_run(self, run_id: int, status: str, *, stats: Mapping[str, Any] | None = None, error: str | None = None) -> None:
+    def finish_run(self, run_id: int, status: str, *, stats: Mapping[str, Any] | None = None,
+                   error: str | None = None) -> None:
         with self.tx() as c:
             c.execute(t.runs.update().where(t.runs.c.id == run_id).values(
-                status=status, finished_at=_now(), error=error, stats=json.dumps(stats or {})))
+                status=status, finished_at=_now(), error=error, stats=json.dumps(dict(stats or {}))))
 
-    def save_digest(self, c: Connection, period: str, body: Mapping[str, Any], run_id: int | None) -> None:
-        c.execute(t.digests.delete().where(t.digests.c.period == period))
-        c.execute(t.digests.insert().values(period=period, body=json.dumps(body), run_id=run_id, created_at=_now()))
+    # -- digests and the unit of work ---------------------------------------------------------
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
+        """One transaction for everything a run writes: committed at the end, rolled back on error."""
+        with self.tx() as c:
+            yield SqlUnitOfWork(c)
+
+    def save_digest(self, period: str, body: Mapping[str, Any], run_id: int | None) -> None:
+        with self.unit_of_work() as uow:
+            uow.save_digest(period, body, run_id)
 
     def get_digest(self, period: str) -> dict[str, Any] | None:
         with self.tx() as c:
@@ -212,3 +283,29 @@ class Store:
     def digest_periods(self) -> list[str]:
         with self.tx() as c:
             return [r[0] for r in c.execute(select(t.digests.c.period).order_by(t.digests.c.period))]
+
+
+def _pid_gone(owner: str | None) -> bool:
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _alive(r: Mapping[str, Any] | RowMapping, stale_after_s: float) -> bool:
+    beat = _aware(r.get("heartbeat_at") or r["started_at"])
+    if (_now() - beat).total_seconds() >= stale_after_s:
+        return False
+    return not _pid_gone(r.get("owner"))
+
+
+def _run_record(r: Mapping[str, Any] | RowMapping) -> RunRecord:
+    return RunRecord(id=int(r["id"]), week=r["week"], status=r["status"], started_at=_aware(r["started_at"]),
+                     heartbeat_at=_aware(r["heartbeat_at"]), owner=r["owner"], finished_at=_aware(r["finished_at"]),
+                     error=r["error"], stats=json.loads(r["stats"] or "{}"))

@@ -112,6 +112,7 @@ runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("error", Text), Column("stats", Text, nullable=False, default="{}"),
+    Column("owner", String(160)), Column("heartbeat_at", DateTime(timezone=True)),  # the run's lease (0002)
 )
 
 digests = Table(

@@ -33,7 +33,7 @@ from feedback_miner.errors import InputError
 __all__ = [
     "DEFAULT_TARGETS", "FIRST_RESPONSE_LIMITS", "GROUP_FIELDS", "METRIC_KEYS", "NONE_GROUP",
     "GroupComparison", "MetricValue", "compare_groups", "compute_metrics", "metrics_by",
-    "period_bounds", "render_metrics_markdown", "repeat_rate",
+    "period_bounds", "render_metrics_markdown", "repeat_rate", "repeat_share",
 ]
 
 DEFAULT_TARGETS: Mapping[str, float] = {
@@ -326,6 +326,17 @@ def metrics_by(
                            min_responses=min_responses, targets=targets)
         for k in keys
     }
+
+
+def repeat_share(customer_ids: Sequence[str]) -> float | None:
+    """Share of customers who appear more than once among ``customer_ids`` (None: nobody).
+
+    One id per report of one problem; :func:`repeat_rate` is the same idea across problems.
+    """
+    counts = Counter(c for c in customer_ids if c)
+    if not counts:
+        return None
+    return round(sum(1 for n in counts.values() if n > 1) / len(counts), 4)
 
 
 def repeat_rate(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Prediction",
     "Problem",
     "SeverityTerm",
+    "effective_categories",
 ]
 
 
@@ -123,8 +125,13 @@ class Problem:
     status: str | None = None
     trend_statistic: str | None = None
     emerging: bool = False
-    satisfaction: dict[str, float | int | None] = field(default_factory=dict)
+    satisfaction: dict[str, float | int | str | None] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
         return len(self.member_ids)
+
+
+def effective_categories(items: Sequence[FeedbackItem], predicted: Sequence[str]) -> list[str]:
+    """The category each item counts under: a confirmed or given one wins over the prediction."""
+    return [i.category or p for i, p in zip(items, predicted)]

@@ -5,21 +5,26 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 
-__all__ = ["parse_week", "week_of", "week_bounds", "shift_week", "last_complete_week", "weeks_between"]
+from feedback_miner.errors import InputError
 
+__all__ = ["WEEK_PATTERN", "parse_week", "week_of", "week_bounds", "shift_week", "last_complete_week",
+           "weeks_between"]
+
+#: The one spelling of an ISO week (``2026-W47``), for validators everywhere.
+WEEK_PATTERN = r"^\d{4}-W\d{2}$"
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 def parse_week(week: str) -> tuple[int, int]:
-    """Return (year, week) of an ISO week string like ``2026-W47``; raise ValueError if invalid."""
-    m = _WEEK.match(week.strip())
+    """Return (year, week) of an ISO week string like ``2026-W47``; :class:`InputError` if invalid."""
+    m = _WEEK.match(week.strip().upper()) if isinstance(week, str) else None
     if not m:
-        raise ValueError(f"week {week!r} is not an ISO week like '2026-W47'")
+        raise InputError(f"week {week!r} is not an ISO week like '2026-W47'")
     year, num = int(m.group(1)), int(m.group(2))
     try:
         date.fromisocalendar(year, num, 1)
     except ValueError as exc:
-        raise ValueError(f"week {week!r} does not exist: {exc}") from exc
+        raise InputError(f"week {week!r} does not exist: {exc}") from exc
     return year, num
 
 

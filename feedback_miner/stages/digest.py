@@ -1,16 +1,99 @@
-"""Digest: the prioritised top-issues report as a JSON-able dict, and its Markdown rendering."""
+"""Digest: the prioritised top-issues report of one period, as one frozen, typed value.
+
+:func:`build_digest` fills it completely (classifier version, merges, splits and fix watch
+included); :meth:`Digest.to_dict` / :meth:`Digest.from_dict` are the one serialisation, used for
+the store, the JSON output and the API's response model.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from feedback_miner.domain.metrics import MetricValue
 from feedback_miner.domain.trends import sparkline
-from feedback_miner.domain.types import CATEGORY_IDS, Category, Problem
+from feedback_miner.domain.types import CATEGORY_IDS, Problem
 
-__all__ = ["problem_dict", "build_digest", "render_markdown"]
+__all__ = ["Summary", "Digest", "problem_dict", "build_digest"]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The executive summary: headline metrics vs targets, top three, changes, actions."""
+
+    headline: tuple[str, ...] = ()
+    top_problems: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    analysed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"headline": list(self.headline), "top_problems": list(self.top_problems),
+                "changes": list(self.changes), "actions": list(self.actions), "analysed": self.analysed}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Summary:
+        return cls(tuple(d.get("headline", ())), tuple(d.get("top_problems", ())), tuple(d.get("changes", ())),
+                   tuple(d.get("actions", ())), int(d.get("analysed", 0)))
+
+
+def _metric_dict(m: MetricValue) -> dict[str, Any]:
+    d = dataclasses.asdict(m)
+    d["parts"] = dict(m.parts)
+    return d
+
+
+def _metric_from(d: Mapping[str, Any]) -> MetricValue:
+    names = {f.name for f in dataclasses.fields(MetricValue)}
+    return MetricValue(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One period's digest. Problem entries are the serialised form of :func:`problem_dict`."""
+
+    period: str
+    generated_at: str
+    counts: Mapping[str, Any]
+    summary: Summary = field(default_factory=Summary)
+    metrics: tuple[MetricValue, ...] = ()
+    new_and_growing: tuple[Mapping[str, Any], ...] = ()
+    top_problems: tuple[Mapping[str, Any], ...] = ()
+    other_themes: tuple[Mapping[str, Any], ...] = ()
+    severe_unclustered: tuple[Mapping[str, Any], ...] = ()
+    classifier_version: str | None = None
+    merges: tuple[tuple[str, str], ...] = ()
+    splits: tuple[Mapping[str, Any], ...] = ()
+    fix_watch: tuple[Mapping[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period, "generated_at": self.generated_at, "counts": dict(self.counts),
+            "summary": self.summary.to_dict(), "metrics": [_metric_dict(m) for m in self.metrics],
+            "new_and_growing": [dict(p) for p in self.new_and_growing],
+            "top_problems": [dict(p) for p in self.top_problems],
+            "other_themes": [dict(p) for p in self.other_themes],
+            "severe_unclustered": [dict(p) for p in self.severe_unclustered],
+            "classifier_version": self.classifier_version, "merges": [list(m) for m in self.merges],
+            "splits": [dict(s) for s in self.splits], "fix_watch": [dict(f) for f in self.fix_watch],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Digest:
+        return cls(
+            period=d["period"], generated_at=d["generated_at"], counts=dict(d["counts"]),
+            summary=Summary.from_dict(d.get("summary") or {}),
+            metrics=tuple(_metric_from(m) for m in d.get("metrics") or ()),
+            new_and_growing=tuple(d.get("new_and_growing") or ()), top_problems=tuple(d.get("top_problems") or ()),
+            other_themes=tuple(d.get("other_themes") or ()), severe_unclustered=tuple(d.get("severe_unclustered") or ()),
+            classifier_version=d.get("classifier_version"),
+            merges=tuple((str(a), str(b)) for a, b in d.get("merges") or ()),
+            splits=tuple(d.get("splits") or ()), fix_watch=tuple(d.get("fix_watch") or ()))
+
 
 def problem_dict(p: Problem, rank: int | None = None) -> dict[str, Any]:
     d: dict[str, Any] = {
@@ -44,116 +127,35 @@ def build_digest(
     categories: Sequence[str],
     unclustered: int,
     top_n: int = 10,
-    metrics: Sequence[Mapping[str, Any]] | None = None,
-    summary: Mapping[str, Any] | None = None,
+    metrics: Sequence[MetricValue] = (),
+    summary: Summary | None = None,
+    severe_unclustered: Sequence[Mapping[str, Any]] = (),
+    classifier_version: str | None = None,
+    merges: Sequence[tuple[str, str]] = (),
+    splits: Sequence[tuple[str, int]] = (),
+    fix_watch: Sequence[Mapping[str, Any]] = (),
     generated_at: datetime | None = None,
-) -> dict[str, Any]:
+) -> Digest:
     """The digest of one period. ``categories`` holds one effective category per analysed text."""
     cnt = Counter(categories)
-    n = len(categories)
     ranked = sorted(problems, key=lambda p: (-p.priority, p.id))
     issues = [p for p in ranked if p.category != "other"]
     emerging = [p for p in ranked if p.emerging and p.category != "other"]
-    return {
-        "period": period,
-        "generated_at": (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
-        "counts": {
-            "analysed": n,
-            "other": cnt.get("other", 0),
-            "unclustered": unclustered,
-            "problems": len(problems),
-            "by_category": {c: cnt.get(c, 0) for c in CATEGORY_IDS},
+    return Digest(
+        period=period,
+        generated_at=(generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        counts={
+            "analysed": len(categories), "other": cnt.get("other", 0), "unclustered": unclustered,
+            "problems": len(problems), "by_category": {c: cnt.get(c, 0) for c in CATEGORY_IDS},
         },
-        "summary": dict(summary or {}),
-        "metrics": list(metrics or []),
-        "new_and_growing": [problem_dict(p) for p in emerging],
-        "top_problems": [problem_dict(p, i) for i, p in enumerate(issues[:top_n], start=1)],
-        "other_themes": [problem_dict(p) for p in ranked if p.category == "other"][:5],
-    }
-
-
-def _share(v: float | None) -> str:
-    return "—" if v is None else f"{v:.0%}"
-
-
-def _bar(share: float, width: int = 20) -> str:
-    full = int(round(share * width))
-    return "█" * full + "░" * (width - full)
-
-
-def _problem_md(p: Mapping[str, Any], heading: str) -> list[str]:
-    label = Category(p["category"]).label
-    lines = [f"### {heading}{p['title']}", ""]
-    meta = f"`{p['id']}` · {label} · **{p['size']}** texts ({p['share_of_category']:.0%} of the category)"
-    meta += f" · priority **{p['priority']:.2f}** · severity {p['severity']:.2f}"
-    if p.get("sparkline"):
-        meta += f" · weekly {p['sparkline']}"
-    lines.append(meta)
-    if p.get("trend"):
-        lines += ["", f"**{p['status']}** — {p['trend']}"]
-    lines += ["", "| severity term | value | weight | contribution | why |", "|---|---:|---:|---:|---|"]
-    for t in p["severity_terms"]:
-        lines.append(f"| {t['name']} | {t['value']:.2f} | {t['weight']:.2f} | {t['contribution']:.3f} | {t['explanation']} |")
-    lines += ["", "Keywords: " + ", ".join(p["keywords"][:8])] if p["keywords"] else []
-    if p["error_codes"]:
-        lines += ["", "Error codes quoted: " + ", ".join(p["error_codes"])]
-    sat = p.get("satisfaction") or {}
-    if sat.get("sentence"):
-        lines += ["", f"Satisfaction: {sat['sentence']}"]
-    for k, v in p["breakdowns"].items():
-        lines.append(f"- {k}: " + ", ".join(f"{a} ({b})" for a, b in v.items()))
-    lines.append("")
-    lines += [f"> {q}" for q in p["quotes"]]
-    lines.append("")
-    return lines
-
-
-def render_markdown(d: Mapping[str, Any], metrics_table: str | None = None) -> str:
-    c = d["counts"]
-    out = [f"# Top issues — {d['period']}", "", f"_Generated {d['generated_at']}_", ""]
-    s = d.get("summary") or {}
-    if s.get("headline"):
-        out += ["## Executive summary", ""] + [f"- {h}" for h in s["headline"]] + [""]
-    if s.get("top_problems"):
-        out += ["**Top three problems**", ""] + [f"1. {t}" for t in s["top_problems"]] + [""]
-    if s.get("changes"):
-        out += ["**What changed since last period**", ""] + [f"- {c}" for c in s["changes"]] + [""]
-    if s.get("actions"):
-        out += ["**Recommended actions**", ""] + [f"1. {a}" for a in s["actions"]] + [""]
-    out += [
-        f"Analysed **{c['analysed']}** texts: {c['analysed'] - c['other']} issues, {c['other']} not an issue (`other`), "
-        f"{c['unclustered']} joined no problem; {c['problems']} problems found.",
-        "",
-    ]
-    if metrics_table:
-        out += ["## Satisfaction and support metrics", "", metrics_table, ""]
-    if d["new_and_growing"]:
-        out += ["## New and growing", ""]
-        for p in d["new_and_growing"]:
-            out.append(f"- **{p['title']}** (`{p['id']}`, {p['status']}): {p.get('trend') or ''}")
-        out.append("")
-    if d.get("fix_watch"):
-        out += ["## Fixed problems under watch", "",
-                "| problem | fixed | verdict | weekly | repeat reporters before → after fix | trend |",
-                "|---|---|---|---|---|---|"]
-        for f in d["fix_watch"]:
-            mark = "🔴 " if f["verdict"] == "resurfaced" else ""
-            out.append(f"| {mark}{f['title']} (`{f['id']}`) | {f['fixed_week']} | **{f['verdict']}** | "
-                       f"{sparkline(list(f['weekly_counts'].values()))} | {_share(f.get('repeat_before_fix'))} → "
-                       f"{_share(f.get('repeat_after_fix'))} | {f['trend']} |")
-        out.append("")
-    out += ["## Category breakdown", "", "| category | texts | share |", "|---|---:|---|"]
-    for cat, n in c["by_category"].items():
-        share = n / c["analysed"] if c["analysed"] else 0.0
-        out.append(f"| {Category(cat).label} | {n} | {_bar(share)} {share:.0%} |")
-    out += ["", "## Top problems (priority order)", ""]
-    if not d["top_problems"]:
-        out += ["No recurring problems were found in this period.", ""]
-    for p in d["top_problems"]:
-        out += _problem_md(p, f"{p['rank']}. ")
-    if d.get("other_themes"):
-        out += ["## Themes among `other` (a theme here may be a missing category)", ""]
-        for p in d["other_themes"]:
-            out.append(f"- **{p['title']}** — {p['size']} texts; e.g. “{p['quotes'][0] if p['quotes'] else ''}”")
-        out.append("")
-    return "\n".join(out)
+        summary=summary or Summary(),
+        metrics=tuple(metrics),
+        new_and_growing=tuple(problem_dict(p) for p in emerging),
+        top_problems=tuple(problem_dict(p, i) for i, p in enumerate(issues[:top_n], start=1)),
+        other_themes=tuple(problem_dict(p) for p in ranked if p.category == "other")[:5],
+        severe_unclustered=tuple(severe_unclustered),
+        classifier_version=classifier_version,
+        merges=tuple(merges),
+        splits=tuple({"problem": s, "fragments_joined": n} for s, n in splits),
+        fix_watch=tuple(fix_watch),
+    )

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from feedback_miner.config import Settings
-from feedback_miner.demo import generate_demo
+from feedback_miner.demo.generate import generate_demo
 from feedback_miner.testing import HashingEmbedder
 from tests.api.conftest import auth, keyword_classifier
 

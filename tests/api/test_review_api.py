@@ -172,10 +172,8 @@ def test_validation_errors_name_the_field(client: TestClient, keys: dict[str, st
 
 def test_retrain_and_rollback_answer_with_the_result(client: TestClient, keys: dict[str, str],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import feedback_miner.bootstrap
-    import feedback_miner.cli_model
-    import feedback_miner.model_card
-    import feedback_miner.training
+    import api.services
+    import feedback_miner.adapters.artefacts
 
     svc = client.app.state.services  # type: ignore[attr-defined]
     h = auth(keys["admin"])
@@ -185,20 +183,26 @@ def test_retrain_and_rollback_answer_with_the_result(client: TestClient, keys: d
     result = {"version": "v9", "promoted": True, "basis": "seed cross-validation", "current_version": "v8",
               "current_macro_f1": 0.9, "candidate_macro_f1": 0.91, "n_train_confirmations": 3, "n_validation": 1}
     monkeypatch.setattr(svc, "classifier_version", "v8")
-    monkeypatch.setattr(feedback_miner.cli_model, "retrain_command",
-                        lambda db, w="default": calls.append((db, w)) or result)
-    monkeypatch.setattr(feedback_miner.bootstrap, "make_classifier", lambda s: (svc.clf, {"version": "v9"}))
+
+    def fake_retrain(models_dir, embedder, confirmed, *, current_version, weight):  # type: ignore[no-untyped-def]
+        calls.append((models_dir, embedder, current_version, weight))
+        return result
+
+    monkeypatch.setattr(api.services, "retrain", fake_retrain)
+    monkeypatch.setattr(feedback_miner.adapters.artefacts, "load_classifier", lambda root, v: (svc.clf, {"version": "v9"}))
     r = client.post("/v1/model/retrain", json={"weight": 3}, headers=h)
     assert r.status_code == 200, r.text
-    assert r.json() == {**result, "serving": "v9"} and calls == [(svc.settings.database_url, 3.0)]
+    assert r.json() == {**result, "serving": "v9"}
+    # this server's own models dir and embedder: no second model, no rebuilt settings
+    assert calls == [(svc.settings.models_dir, svc.embedder, "v8", 3.0)]
     assert svc.classifier_version == "v9"
     assert client.post("/v1/model/retrain", headers=h).status_code == 200
-    assert calls[-1] == (svc.settings.database_url, "default")  # no weight given: the CLI's default
-    monkeypatch.setattr(feedback_miner.training, "rollback", lambda root, to: calls.append(("rb", to)) or "v8")
-    monkeypatch.setattr(feedback_miner.model_card, "update_model_card", lambda d: None)
-    monkeypatch.setattr(feedback_miner.bootstrap, "make_classifier", lambda s: (svc.clf, {"version": "v8"}))
+    assert calls[-1][3] == 5.0  # no weight given: the measured default
+    monkeypatch.setattr(api.services, "roll_back", lambda models_dir, to: calls.append(("rb", models_dir, to)) or "v8")
+    monkeypatch.setattr(feedback_miner.adapters.artefacts, "load_classifier", lambda root, v: (svc.clf, {"version": "v8"}))
     r = client.post("/v1/model/rollback", headers=h)
-    assert r.status_code == 200 and r.json() == {"version": "v8", "serving": "v8"} and calls[-1] == ("rb", None)
+    assert r.status_code == 200 and r.json() == {"version": "v8", "serving": "v8"}
+    assert calls[-1] == ("rb", svc.settings.models_dir, None)
     lock = client.app.state.model_lock  # type: ignore[attr-defined]
     with lock:  # a retrain already running → 409, not a second one
         r = client.post("/v1/model/retrain", headers=h)

@@ -20,7 +20,7 @@ import pytest
 from feedback_miner.adapters.keys import create_key
 from feedback_miner.adapters.readers import read_rows
 from feedback_miner.adapters.store import open_store
-from feedback_miner.demo import write_demo_csv
+from feedback_miner.demo.generate import write_demo_csv
 from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
 from tests.api.live import live_server
 from tests.conftest import ROOT

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from feedback_miner.adapters.registry_store import fix_watch, mark_fixed, rename
+from feedback_miner.adapters.registry_store import mark_fixed, rename
+from feedback_miner.services.fix_watch import fix_watch
 from feedback_miner.adapters.store import open_store
 from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.domain.weeks import shift_week, week_bounds
-from feedback_miner.weekly import run_week
+from feedback_miner.services.weekly import RunOptions, run_week
 
 pytestmark = pytest.mark.slow
 CHARGED = ["I was charged twice for my order", "you charged my card twice for one purchase",
@@ -42,7 +43,7 @@ def test_rename_fix_holding_and_resurfacing(tmp_path: Path, real_embedder, shipp
         for it in _items(w, n, 1000 * k):
             store.upsert_feedback(it)
         d = run_week(store, real_embedder, clf, week=w, classifier_version=manifest["version"])
-        pay = [p for p in d["top_problems"] if p["category"] == "payment"]
+        pay = [p for p in d.top_problems if p["category"] == "payment"]
         if k == 0:
             pid = pay[0]["id"]
             rename(store, pid, "Customers charged twice", by="lead")
@@ -54,7 +55,7 @@ def test_rename_fix_holding_and_resurfacing(tmp_path: Path, real_embedder, shipp
         if k == 5:
             watch = {f["id"]: f for f in fix_watch(store, w)}
             assert watch[pid]["verdict"] == "fix holding"
-    watch = {f["id"]: f for f in d["fix_watch"]}
+    watch = {f["id"]: f for f in d.fix_watch}
     assert watch[pid]["verdict"] == "resurfaced"
     # Customers C0..C9 reported it in each of the three weeks before the fix: all of them repeat.
     assert watch[pid]["repeat_before_fix"] == 1.0 and watch[pid]["repeat_after_fix"] == 0.0
@@ -77,7 +78,7 @@ def test_small_but_steady_problem_surfaces_from_the_pool(tmp_path: Path, real_em
         for it in items:
             store.upsert_feedback(it)
         d = run_week(store, real_embedder, clf, week=w, classifier_version=manifest["version"])
-    rare = [p for p in d["top_problems"] if p["category"] == "technical"]
+    rare = [p for p in d.top_problems if p["category"] == "technical"]
     assert rare, "two texts a week over three weeks surface as one recurring problem"
     assert sum(rare[0]["weekly_counts"].values()) >= 5 and rare[0]["weekly_counts"][weeks[-1]] == 2
 
@@ -118,11 +119,12 @@ def test_converging_problems_merge_and_history_follows(tmp_path: Path, real_embe
         text = f"I was charged twice for my order (ticket {i})"
         store.upsert_feedback(FeedbackItem(text=text, source="t", external_id=f"m{i}", created_at=t0 + timedelta(minutes=i),
                                            category="payment"))
-    d = run_week(store, real_embedder, clf, week=week, classifier_version=manifest["version"], match_threshold=0.8)
-    assert d["merges"], "two known problems matching one cluster are merged"
-    absorbed, survivor = d["merges"][0]
+    d = run_week(store, real_embedder, clf, week=week, classifier_version=manifest["version"],
+                 options=RunOptions(match_threshold=0.8))
+    assert d.merges, "two known problems matching one cluster are merged"
+    absorbed, survivor = d.merges[0]
     assert resolve_id(store, absorbed) == survivor
-    pay = next(p for p in d["top_problems"] if p["id"] == survivor)
+    pay = next(p for p in d.top_problems if p["id"] == survivor)
     assert pay["weekly_counts"][prev] == 7, "the absorbed problem's history goes to the survivor"
 
 
@@ -133,7 +135,7 @@ def test_a_cluster_fragment_joins_its_problem_not_a_new_one(tmp_path: Path, real
 
     from feedback_miner.domain.types import Problem
     from feedback_miner.stages.problems import FoundProblems
-    from feedback_miner.weekly_registry import join_fragments, match_registry
+    from feedback_miner.services.registry import join_fragments, match_registry
 
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
     week = "2026-W46"

@@ -13,10 +13,10 @@ from feedback_miner.adapters import tables as t
 from feedback_miner.adapters.readers import read_rows
 from feedback_miner.adapters.store import Store, open_store
 from feedback_miner.cli import app
-from feedback_miner.demo import write_demo_csv
+from feedback_miner.demo.generate import write_demo_csv
 from feedback_miner.errors import ConflictError
 from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
-from feedback_miner.weekly import run_week
+from feedback_miner.services.weekly import run_week
 
 pytestmark = pytest.mark.slow
 WEEKS = ("2026-W45", "2026-W46")
@@ -62,19 +62,19 @@ def test_weekly_runs_store_digests_and_reuse_embeddings(demo_store, real_embedde
     clf, manifest = shipped_classifier
     for w in WEEKS:
         d = run_week(store, real_embedder, clf, week=w, classifier_version=manifest["version"])
-        assert d["counts"]["analysed"] > 50 and d["top_problems"]
+        assert d.counts["analysed"] > 50 and d.top_problems
     cached = _count(store, t.embeddings)
     d = run_week(store, real_embedder, clf, week=WEEKS[-1], classifier_version=manifest["version"])
     assert _count(store, t.embeddings) == cached, "re-running a week must not re-embed"
-    assert store.get_digest(WEEKS[-1])["counts"] == d["counts"]
-    top = d["top_problems"][0]
+    assert store.get_digest(WEEKS[-1])["counts"] == d.counts
+    top = d.top_problems[0]
     assert {"title", "keywords", "quotes", "severity_terms", "priority", "weekly_counts"} <= set(top)
-    assert d["metrics"] and any(m["key"] == "csat" for m in d["metrics"])
+    assert d.metrics and any(m.key == "csat" for m in d.metrics)
     # Problems recur: most of last week's issue problems are found again this week under the same id.
     ids_w45 = {r[0] for r in store.engine.connect().execute(
         select(t.problem_weeks.c.problem_id).where(t.problem_weeks.c.week == WEEKS[0]))}
     ids_w45 = {i for i in ids_w45 if not i.startswith("other-")}
-    ids_w46 = {p["id"] for p in d["top_problems"]}
+    ids_w46 = {p["id"] for p in d.top_problems}
     assert ids_w45 and len(ids_w45 & ids_w46) >= (len(ids_w45) + 1) // 2
 
 
@@ -87,7 +87,7 @@ def test_crash_mid_run_leaves_store_consistent(demo_store, real_embedder, shippe
     def boom(*a, **k):  # type: ignore[no-untyped-def]
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr("feedback_miner.weekly._save", boom)
+    monkeypatch.setattr("feedback_miner.services.weekly._save", boom)  # inside the run's unit of work
     with pytest.raises(RuntimeError, match="power cut"):
         run_week(store, real_embedder, clf, week=WEEKS[0], classifier_version=manifest["version"])
     assert store.get_digest(WEEKS[0]) == before
@@ -101,7 +101,7 @@ def test_crash_mid_run_leaves_store_consistent(demo_store, real_embedder, shippe
 def test_a_second_run_is_refused_while_one_is_running(demo_store, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
     store, _ = demo_store
     clf, manifest = shipped_classifier
-    rid = store.start_run(WEEKS[0])
+    rid = store.claim_run(WEEKS[0], owner="another-host:1")
     try:
         with pytest.raises(ConflictError, match="already in progress"):
             run_week(store, real_embedder, clf, week=WEEKS[0], classifier_version=manifest["version"])

@@ -1,4 +1,4 @@
-"""Unit tests for the deterministic demo feedback generator (feedback_miner.demo)."""
+"""Unit tests for the deterministic demo feedback generator (feedback_miner.demo.generate)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from feedback_miner.demo import (
+from feedback_miner.demo.generate import (
     DEMO_COLUMNS,
     EMERGING_PROBLEM,
     FADING_PROBLEM,

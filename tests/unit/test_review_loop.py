@@ -15,10 +15,10 @@ from feedback_miner.adapters.store import open_store
 from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.domain.weeks import week_bounds
 from feedback_miner.errors import InputError, NotFoundError
-from feedback_miner.model_card import update_model_card
+from feedback_miner.services.model_card import update_model_card
 from feedback_miner.testing import HashingEmbedder
-from feedback_miner.training import load_seeds, retrain_with_confirmations, rollback, train_version
-from feedback_miner.weekly import run_week
+from feedback_miner.services.training import load_seeds, retrain_with_confirmations, rollback, train_version
+from feedback_miner.services.weekly import run_week
 
 ROOT = Path(__file__).resolve().parents[2]
 WEEK = "2026-W46"

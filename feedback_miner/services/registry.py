@@ -10,15 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-import numpy as np
-from sqlalchemy import select
-
-from feedback_miner.adapters import tables as t
-from feedback_miner.adapters.store import Store
 from feedback_miner.domain import scoring
-from feedback_miner.domain.types import FeedbackItem
+from feedback_miner.domain.ports import ProblemRecord, ResultsReader
+from feedback_miner.domain.types import FeedbackItem, Problem
 from feedback_miner.stages.problems import FoundProblems
 from feedback_miner.stages.registry import ClusterSummary, KnownProblem, MatchResult, match_clusters
 
@@ -27,7 +22,7 @@ __all__ = ["RegistryInfo", "match_registry", "join_fragments"]
 
 @dataclass
 class RegistryInfo:
-    rows: dict[str, Any]  # live (not merged) known problems by id
+    rows: dict[str, ProblemRecord]  # live (not merged) known problems by id
     merged: dict[str, str] = field(default_factory=dict)  # absorbed id -> survivor
 
     def redirect(self, pid: str) -> str:
@@ -38,15 +33,13 @@ class RegistryInfo:
         return pid
 
 
-def match_registry(store: Store, found: FoundProblems, week: str, threshold: float
+def match_registry(store: ResultsReader, found: FoundProblems, week: str, threshold: float
                    ) -> tuple[dict[str, str], MatchResult, RegistryInfo]:
     """Registry id for each of this week's local problem ids."""
-    with store.tx() as c:
-        all_rows = c.execute(select(t.problems)).mappings().all()
-    live = {r["id"]: r for r in all_rows if r["merged_into"] is None}
-    info = RegistryInfo(live, {r["id"]: r["merged_into"] for r in all_rows if r["merged_into"]})
-    known = [KnownProblem(r["id"], r["category"], np.frombuffer(r["centroid"], np.float32))
-             for r in live.values() if r["first_week"] <= week]
+    all_rows = store.problem_records()
+    live = {r.id: r for r in all_rows if r.merged_into is None}
+    info = RegistryInfo(live, {r.id: r.merged_into for r in all_rows if r.merged_into})
+    known = [KnownProblem(r.id, r.category, r.centroid) for r in live.values() if r.first_week <= week]
     local = {p.id: n for n, p in enumerate(found.problems)}
     clusters = [ClusterSummary(n, p.category, found.centroids[p.id], p.size) for n, p in enumerate(found.problems)]
     match = match_clusters(known, clusters, threshold=threshold)
@@ -55,7 +48,7 @@ def match_registry(store: Store, found: FoundProblems, week: str, threshold: flo
     fragment_of = {k: known_id for known_id, keys in match.splits for k in keys}
     counter: dict[str, int] = {}
     for r in all_rows:  # merged ids included, so an id is never reused
-        cat, _, num = r["id"].rpartition("-")
+        cat, _, num = r.id.rpartition("-")
         if num.isdigit():
             counter[cat] = max(counter.get(cat, 0), int(num))
     ids: dict[str, str] = {}
@@ -72,12 +65,13 @@ def match_registry(store: Store, found: FoundProblems, week: str, threshold: flo
 
 
 def join_fragments(found: FoundProblems, items: Sequence[FeedbackItem], cats: Sequence[str]) -> None:
-    """Problems that ended up with the same id become one: members joined, severity recomputed."""
+    """Problems that ended up with the same id become one: members joined, severity recomputed
+    (priority is computed once, later, from the final problem)."""
     by_item = {int(i.id): i for i in items if i.id is not None}
     cat_sizes: dict[str, int] = {}
     for c in cats:
         cat_sizes[c] = cat_sizes.get(c, 0) + 1
-    merged: dict[str, Any] = {}
+    merged: dict[str, Problem] = {}
     for p in sorted(found.problems, key=lambda p: -p.size):
         if p.id not in merged:
             merged[p.id] = p
@@ -94,5 +88,4 @@ def join_fragments(found: FoundProblems, items: Sequence[FeedbackItem], cats: Se
         p.severity_terms = scoring.severity_terms(p.category, members)
         p.severity = scoring.severity(p.severity_terms)
         p.share_of_category = round(p.size / max(cat_sizes.get(p.category, 1), 1), 4)
-        p.priority = scoring.priority(p.size, p.severity)
-    found.problems = sorted(merged.values(), key=lambda p: (-p.priority, p.id))
+    found.problems = list(merged.values())

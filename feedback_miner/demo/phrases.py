@@ -1,6 +1,6 @@
 """Phrase tables and problem definitions for the synthetic demo feedback stream.
 
-Pure data used by :mod:`feedback_miner.demo`. Templates use a tiny grammar that
+Pure data used by :mod:`feedback_miner.demo.generate`. Templates use a tiny grammar that
 ``demo._expand`` understands:
 
 * ``{a|b|c}``  -- pick one alternative;

@@ -13,7 +13,7 @@ phone numbers, Luhn-valid test card numbers) and a handful of multi-issue texts.
 The CSV has no category column: :data:`PROBLEM_CATEGORIES` and
 :func:`generate_labeled_demo` expose the ground truth for evaluation only.
 
-Usage: ``python -m feedback_miner.demo demo.csv --weeks 8 --end-week 2026-W46``
+Usage: ``python -m feedback_miner.demo.generate demo.csv --weeks 8 --end-week 2026-W46``
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 
-from feedback_miner.demo_phrases import (
+from feedback_miner.domain.weeks import week_bounds, week_of
+from feedback_miner.errors import InputError
+from feedback_miner.demo.phrases import (
     CARDS, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES, MULTI_ISSUE_JOINERS, OPENERS, OTHER_KINDS,
     PHONES, PII_CARD, PII_EMAIL, PII_PHONE, PROBLEMS, SLOTS, ProblemSpec,
 )
@@ -43,7 +45,6 @@ PROBLEM_CATEGORIES: dict[str, str] = {p.pid: p.category for p in PROBLEMS + OTHE
 EMERGING_PROBLEM: str = "paypal_checkout_fails"
 FADING_PROBLEM: str = "search_timeout_504"
 
-_WEEK_RE = re.compile(r"^(\d{4})-W(\d{1,2})$")
 _OPTIONAL_RE = re.compile(r"\[([^\[\]]*)\]")
 _CHOICE_RE = re.compile(r"\{([^{}]*)\}")
 
@@ -86,23 +87,19 @@ _RESOLVE_MU: dict[str, float] = {"chat": 0.8, "phone": 1.6, "email": 2.4, "messa
 
 
 def parse_iso_week(iso_week: str) -> date:
-    """Return the Monday of an ISO week given as ``YYYY-Www``; raise ValueError if invalid."""
-    match = _WEEK_RE.match(iso_week.strip())
-    if not match:
-        raise ValueError(f"invalid ISO week {iso_week!r}, expected YYYY-Www")
-    return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+    """The Monday of an ISO week given as ``YYYY-Www`` (:class:`InputError` if invalid)."""
+    return week_bounds(iso_week)[0].date()
 
 
 def iso_week_label(day: date) -> str:
     """ISO week label (``YYYY-Www``) of a date."""
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
+    return week_of(day)
 
 
 def demo_weeks(weeks: int = 8, end_week: str = "2026-W46") -> list[str]:
     """The ``weeks`` consecutive ISO week labels ending with ``end_week`` (oldest first)."""
     if weeks < 1:
-        raise ValueError("weeks must be >= 1")
+        raise InputError(f"weeks must be >= 1, got {weeks}")
     last = parse_iso_week(end_week)
     return [iso_week_label(last - timedelta(weeks=weeks - 1 - i)) for i in range(weeks)]
 
@@ -148,7 +145,7 @@ def _expand(template: str, rng: random.Random, ctx: dict[str, str]) -> str:
         body = match.group(1)
         if "|" in body:
             return rng.choice(body.split("|"))
-        return ctx[body] if body in ctx else rng.choice(SLOTS[body])
+        return ctx[body] if body in ctx else str(rng.choice(SLOTS[body]))
 
     for _ in range(3):  # slot values may themselves contain slots
         new = _CHOICE_RE.sub(choose, text)
@@ -343,7 +340,7 @@ def generate_labeled_demo(weeks: int = 8, end_week: str = "2026-W46", seed: int 
                           per_week: int = 220) -> list[tuple[dict[str, str], str]]:
     """Like :func:`generate_demo` but each row comes with its ground-truth problem id."""
     if per_week < 1:
-        raise ValueError("per_week must be >= 1")
+        raise InputError(f"per_week must be >= 1, got {per_week}")
     labels = demo_weeks(weeks, end_week)
     rng = random.Random(seed)
     gen = _Generator(rng, max(40, per_week * weeks * 2 // 5))
@@ -393,7 +390,7 @@ def write_demo_csv(path: str | os.PathLike[str], **kwargs: object) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: ``python -m feedback_miner.demo OUT.csv [--weeks N] [--end-week W] [--seed S]``."""
+    """CLI: ``python -m feedback_miner.demo.generate OUT.csv [--weeks N] [--end-week W] [--seed S]``."""
     parser = argparse.ArgumentParser(description="Write a synthetic marketplace feedback CSV.")
     parser.add_argument("path", help="output CSV path")
     parser.add_argument("--weeks", type=int, default=8)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
-
-from feedback_miner.adapters.store import Store
 from feedback_miner.domain.metrics import compute_metrics, metrics_by, period_bounds, render_metrics_markdown
+from feedback_miner.domain.ports import Classifier, FeedbackStore
 from feedback_miner.errors import InputError, NotFoundError
-from feedback_miner.pipeline import analyze_items, executive_summary, metric_dicts
-from feedback_miner.stages.classify import LinearSoftmaxClassifier
+from feedback_miner.services.analysis import analyze_items
 from feedback_miner.stages.cluster import ClusterParams
+from feedback_miner.stages.digest import Digest
 from feedback_miner.stages.protocols import Embedder, Progress
 
 __all__ = ["run_period", "metrics_table", "parse_day"]
@@ -20,8 +18,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def run_period(store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier, *, kind: str, anchor: str,
-               params: ClusterParams | None = None, top_n: int = 10, progress: Progress | None = None) -> dict[str, Any]:
+def run_period(store: FeedbackStore, embedder: Embedder, clf: Classifier, *, kind: str, anchor: str,
+               params: ClusterParams | None = None, top_n: int = 10, progress: Progress | None = None) -> Digest:
     """The digest of a month (``2026-11``) or quarter (``2026-Q4``), stored under that label."""
     if kind not in ("month", "quarter"):
         raise InputError(f"period kind {kind!r} must be month or quarter (weeks use `run --week`)")
@@ -31,17 +29,11 @@ def run_period(store: Store, embedder: Embedder, clf: LinearSoftmaxClassifier, *
         raise NotFoundError(f"no feedback stored for {kind} {anchor}")
     p_start, p_end, _ = period_bounds(kind, prev_anchor)
     prev = store.feedback_between(p_start, p_end)
-    res = analyze_items(items, embedder, clf, params=params, use_given_categories=True, with_time=True,
-                        top_n=top_n, progress=progress, cache=store)
     now = min(end, _now())
-    metrics = compute_metrics(items, now=now, previous=prev)
-    by_id = {int(i.id): i for i in items if i.id is not None}
-    digest = res.digest
-    digest["period"] = anchor.upper()
-    digest["metrics"] = metric_dicts(metrics)
-    digest["summary"] = executive_summary(res.found.problems, metrics, by_id, now=now)
-    with store.tx() as c:
-        store.save_digest(c, anchor.upper(), digest, None)
+    digest = analyze_items(items, embedder, clf, params=params, use_given_categories=True, with_time=True,
+                           top_n=top_n, progress=progress, cache=store, period=anchor.upper(),
+                           metrics=compute_metrics(items, now=now, previous=prev), now=now).digest
+    store.save_digest(anchor.upper(), digest.to_dict(), None)
     return digest
 
 
@@ -52,7 +44,7 @@ def parse_day(value: str, name: str) -> datetime:
         raise InputError(f"{name} {value!r} is not a date like 2026-11-01") from None
 
 
-def metrics_table(store: Store, start: datetime, end: datetime, *, by: str | None = None) -> str:
+def metrics_table(store: FeedbackStore, start: datetime, end: datetime, *, by: str | None = None) -> str:
     """Markdown table of the support metrics for [start, end), compared with the period before."""
     if end <= start:
         raise InputError("--to must be after --from")

@@ -11,11 +11,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from sqlalchemy import select
 
-from feedback_miner.adapters import tables as t
-from feedback_miner.adapters.store import Store
-from feedback_miner.domain.types import FeedbackItem
+from feedback_miner.domain.ports import FeedbackStore
+from feedback_miner.domain.types import FeedbackItem, effective_categories
 from feedback_miner.domain.weeks import shift_week, week_of, weeks_between
 from feedback_miner.stages.cluster import ClusterParams
 from feedback_miner.stages.embed import embed_texts
@@ -25,24 +23,22 @@ from feedback_miner.stages.protocols import Embedder
 __all__ = ["pool_unclustered"]
 
 
-def _earlier_unclustered(store: Store, week: str, window: int) -> tuple[list[FeedbackItem], list[str]]:
+def _earlier_unclustered(store: FeedbackStore, week: str, window: int) -> tuple[list[FeedbackItem], list[str]]:
     weeks = weeks_between(shift_week(week, -window), shift_week(week, -1))
     items = store.feedback_in_weeks(weeks)
     if not items:
         return [], []
-    with store.tx() as c:
-        joined = {(w, int(f)) for w, f in c.execute(
-            select(t.problem_members.c.week, t.problem_members.c.feedback_id).where(t.problem_members.c.week.in_(weeks)))}
-        ran = {w for (w,) in c.execute(select(t.problem_weeks.c.week).where(t.problem_weeks.c.week.in_(weeks)).distinct())}
+    joined = store.joined_members(weeks)
+    ran = store.weeks_with_results(weeks)
     keep = [i for i in items if week_of(i.created_at) in ran and (week_of(i.created_at), int(i.id or -1)) not in joined]
-    preds = store.predictions_for([int(i.id) for i in keep if i.id is not None])
-    cats = [i.category or (preds.get(int(i.id or -1)) or {}).get("category") or "" for i in keep]
+    preds = store.predicted_categories([int(i.id) for i in keep if i.id is not None])
+    cats = effective_categories(keep, [preds.get(int(i.id or -1), "") for i in keep])
     pairs = [(i, c) for i, c in zip(keep, cats) if c]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def pool_unclustered(
-    store: Store, embedder: Embedder, found: FoundProblems, items: Sequence[FeedbackItem], X: np.ndarray,
+    store: FeedbackStore, embedder: Embedder, found: FoundProblems, items: Sequence[FeedbackItem], X: np.ndarray,
     cats: Sequence[str], *, week: str, window: int = 6, min_weeks: int = 2, params: ClusterParams | None = None,
 ) -> dict[str, list[str]]:
     """Add pooled problems to ``found`` (in place); returns each pooled problem's member weeks."""
@@ -56,7 +52,7 @@ def pool_unclustered(
     X_pool = np.vstack([X[here], X_old])
     base = params or ClusterParams()
     pooled = find_problems(pool_items, X_pool, pool_cats, params=replace(base, min_cluster_size=max(3, base.min_cluster_size)))
-    this_week_ids = {int(items[n].id) for n in here if items[n].id is not None}
+    this_week_ids = {i.id for i in (items[n] for n in here) if i.id is not None}
     history: dict[str, list[str]] = {}
     by_id = {int(i.id): i for i in pool_items if i.id is not None}
     for p in pooled.problems:
@@ -70,8 +66,10 @@ def pool_unclustered(
         p.member_ids = current
         history[new_id] = [w for w in member_weeks if w != week]
         found.problems.append(p)
+        joined = set(current)
         for n in here:
-            if items[n].id is not None and int(items[n].id) in set(current):
+            item_id = items[n].id
+            if item_id is not None and item_id in joined:
                 found.problem_of[n] = new_id
     found.unclustered = sum(1 for pid in found.problem_of if pid is None)
     return history

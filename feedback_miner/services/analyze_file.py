@@ -8,24 +8,26 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feedback_miner.adapters.progress import TqdmProgress
 from feedback_miner.adapters.readers import read_rows
-from feedback_miner.bootstrap import make_classifier, make_embedder
+from feedback_miner.adapters.render import render_digest
 from feedback_miner.config import Settings
+from feedback_miner.domain.ports import Classifier
 from feedback_miner.errors import InputError
-from feedback_miner.pipeline import analyze_items
-from feedback_miner.render import render_digest
+from feedback_miner.services.analysis import analyze_items
 from feedback_miner.stages.cluster import ClusterParams
 from feedback_miner.stages.digest import problem_dict
 from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
+from feedback_miner.stages.protocols import Embedder, Progress
 
 __all__ = ["analyze_file"]
 
 
 def analyze_file(
     input: Path, out: Path, *, text_column: str, id_column: str | None, time_column: str | None,
-    category_column: str | None, settings: Settings, min_cluster_size: int = 0,
+    category_column: str | None, embedder: Embedder, clf: Classifier, settings: Settings, min_cluster_size: int = 0,
+    progress: Progress | None = None,
 ) -> list[Path]:
+    """Classify and cluster one file; writes feedback.csv, problems.json, digest.md, digest.json."""
     cols = {"text": text_column}
     if id_column:
         cols["external_id"] = id_column
@@ -45,11 +47,10 @@ def analyze_file(
     if not items:
         raise InputError(f"{input}: no usable rows ({report.rejected} rejected)")
     items = [replace(it, id=n) for n, it in enumerate(items)]
-    clf, _ = make_classifier(settings)
     params = ClusterParams(min_cluster_size=min_cluster_size or settings.min_cluster_size, dims=settings.reduce_dims,
                            random_state=settings.random_state)
-    res = analyze_items(items, make_embedder(settings), clf, params=params, use_given_categories=bool(category_column),
-                        with_time=bool(time_column), top_n=settings.top_n, progress=TqdmProgress())
+    res = analyze_items(items, embedder, clf, params=params, use_given_categories=bool(category_column),
+                        with_time=bool(time_column), top_n=settings.top_n, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "feedback.csv", out / "problems.json", out / "digest.md", out / "digest.json"]
     with paths[0].open("w", encoding="utf-8", newline="") as fh:

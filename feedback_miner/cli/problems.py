@@ -1,4 +1,4 @@
-"""``feedback-miner problems …``: mark a problem fixed, rename it."""
+"""``feedback-miner problems fix | rename``: act on recurring problems."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from feedback_miner.config import Settings
-from feedback_miner.errors import FeedbackMinerError
+from feedback_miner.cli.app import DbOpt, app, container, handled
+
+__all__ = ["problems_app"]
 
 problems_app = typer.Typer(help="Manage recurring problems: mark fixed, rename.", no_args_is_help=True)
-
-
-def _store(db: str | None):  # type: ignore[no-untyped-def]
-    from feedback_miner.bootstrap import make_store
-
-    return make_store(Settings(database_url=db) if db else Settings())
+app.add_typer(problems_app, name="problems")
 
 
 @problems_app.command("fix")
@@ -25,16 +21,13 @@ def fix(
     week: Annotated[str, typer.Option(help="ISO week the fix shipped")],
     link: Annotated[Optional[str], typer.Option(help="link to the dev ticket")] = None,
     by: Annotated[Optional[str], typer.Option(help="who marks it fixed")] = None,
-    db: Annotated[Optional[str], typer.Option("--db", help="database URL")] = None,
+    db: DbOpt = None,
 ) -> None:
     """Mark a problem fixed; later digests watch it until the fix holds or it resurfaces."""
     from feedback_miner.adapters.registry_store import mark_fixed
 
-    try:
-        pid = mark_fixed(_store(db), problem_id, week=week, by=by or getpass.getuser(), link=link)
-    except FeedbackMinerError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    with handled():
+        pid = mark_fixed(container(db).store, problem_id, week=week, by=by or getpass.getuser(), link=link)
     typer.echo(f"{pid} marked fixed in {week}")
 
 
@@ -43,14 +36,11 @@ def rename_cmd(
     problem_id: Annotated[str, typer.Argument(help="problem id")],
     title: Annotated[str, typer.Argument(help="new title; it sticks across weeks")],
     by: Annotated[Optional[str], typer.Option(help="who renames it")] = None,
-    db: Annotated[Optional[str], typer.Option("--db", help="database URL")] = None,
+    db: DbOpt = None,
 ) -> None:
     """Rename a problem; the name sticks in later runs."""
     from feedback_miner.adapters.registry_store import rename
 
-    try:
-        pid = rename(_store(db), problem_id, title, by=by or getpass.getuser())
-    except FeedbackMinerError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    with handled():
+        pid = rename(container(db).store, problem_id, title, by=by or getpass.getuser())
     typer.echo(f"{pid} renamed to {title!r}")

@@ -1,4 +1,5 @@
-"""Service layer: classify texts, analyse a set of items without a store, summarise a digest.
+"""Analysis use cases shared by the weekly run, the periodic reports and ``analyze``: classify
+texts, analyse a set of items without a store, trends, satisfaction per problem, the summary.
 
 Wires the pure stages together; takes its collaborators (embedder, classifier, cache, progress)
 as arguments and holds no globals.
@@ -13,20 +14,21 @@ from typing import Any
 
 import numpy as np
 
+from feedback_miner.domain.format import metric_value, pct
 from feedback_miner.domain.metrics import MetricValue, compare_groups
+from feedback_miner.domain.ports import Classifier
 from feedback_miner.domain.scoring import growth_factor, priority
 from feedback_miner.domain.trends import assess_trend, weekly_counts
 from feedback_miner.domain.types import FeedbackItem, Prediction, Problem
 from feedback_miner.domain.weeks import week_of, weeks_between
-from feedback_miner.stages.classify import LinearSoftmaxClassifier
 from feedback_miner.stages.cluster import ClusterParams
-from feedback_miner.stages.digest import build_digest
+from feedback_miner.stages.digest import Digest, Summary, build_digest
 from feedback_miner.stages.embed import embed_texts
 from feedback_miner.stages.problems import FoundProblems, find_problems
 from feedback_miner.stages.protocols import Embedder, EmbeddingCache, NullProgress, Progress
 
-__all__ = ["Analysis", "classify_texts", "effective_categories", "analyze_items", "apply_trends",
-           "metric_dicts", "executive_summary", "attach_satisfaction"]
+__all__ = ["Analysis", "classify_texts", "analyze_items", "apply_trends", "executive_summary",
+           "attach_satisfaction"]
 
 
 @dataclass
@@ -35,20 +37,16 @@ class Analysis:
     predictions: list[Prediction]
     categories: list[str]
     found: FoundProblems
-    digest: dict[str, Any]
+    digest: Digest
 
 
 def classify_texts(
-    texts: Sequence[str], embedder: Embedder, clf: LinearSoftmaxClassifier, *,
+    texts: Sequence[str], embedder: Embedder, clf: Classifier, *,
     cache: EmbeddingCache | None = None, progress: Progress | None = None, chunk_size: int = 1024,
 ) -> tuple[list[Prediction], np.ndarray]:
     X = embed_texts(texts, embedder, cache=cache, progress=progress, chunk_size=chunk_size)
-    return (clf.predict(X) if len(texts) else []), X
-
-
-def effective_categories(items: Sequence[FeedbackItem], preds: Sequence[Prediction]) -> list[str]:
-    """A confirmed or given category wins over the prediction."""
-    return [i.category or p.category for i, p in zip(items, preds)]
+    preds: list[Prediction] = clf.predict(X) if len(texts) else []
+    return preds, X
 
 
 def apply_trends(problems: Sequence[Problem], weeks_of_members: Mapping[str, Sequence[str]],
@@ -70,10 +68,11 @@ def apply_trends(problems: Sequence[Problem], weeks_of_members: Mapping[str, Seq
 
 
 def analyze_items(
-    items: Sequence[FeedbackItem], embedder: Embedder, clf: LinearSoftmaxClassifier, *,
+    items: Sequence[FeedbackItem], embedder: Embedder, clf: Classifier, *,
     params: ClusterParams | None = None, use_given_categories: bool = False, with_time: bool = False,
     top_n: int = 10, progress: Progress | None = None, cache: EmbeddingCache | None = None,
-    chunk_size: int = 1024,
+    chunk_size: int = 1024, period: str | None = None, metrics: Sequence[MetricValue] = (),
+    now: datetime | None = None,
 ) -> Analysis:
     """The whole pipeline over one set of items, without a store (``feedback-miner analyze``)."""
     progress = progress or NullProgress()
@@ -81,7 +80,7 @@ def analyze_items(
                               chunk_size=chunk_size)
     cats = [i.category if (use_given_categories and i.category) else p.category for i, p in zip(items, preds)]
     found = find_problems(items, X, cats, params=params, progress=progress)
-    period = "all"
+    period = period or "all"
     if with_time and items:
         item_weeks = [week_of(i.created_at) for i in items]
         weeks = weeks_between(min(item_weeks), max(item_weeks))
@@ -93,13 +92,21 @@ def analyze_items(
         for w in item_weeks:
             totals[w] = totals.get(w, 0) + 1
         apply_trends(found.problems, members, weeks, totals)
-        period = weeks[0] if len(weeks) == 1 else f"{weeks[0]}..{weeks[-1]}"
+        if period == "all":
+            period = weeks[0] if len(weeks) == 1 else f"{weeks[0]}..{weeks[-1]}"
     by_id = {it.id if it.id is not None else n: it for n, it in enumerate(items)}
-    attach_satisfaction(found.problems, by_id, now=datetime.now(timezone.utc))
-    summary = executive_summary(found.problems, [], by_id, now=datetime.now(timezone.utc))
-    digest = build_digest(period=period, problems=found.problems, categories=cats,
-                          unclustered=found.unclustered, top_n=top_n, summary=summary)
-    return Analysis(list(items), preds, cats, found, digest)
+    attach_satisfaction(found.problems, by_id, now=now or datetime.now(timezone.utc))
+    return Analysis(list(items), preds, cats, found,
+                    digest_of(found, cats, by_id, period=period, top_n=top_n, metrics=metrics, now=now))
+
+
+def digest_of(found: FoundProblems, cats: Sequence[str], items_by_id: Mapping[int, FeedbackItem], *, period: str,
+              top_n: int, metrics: Sequence[MetricValue] = (), now: datetime | None = None) -> Digest:
+    """The digest of an analysis without a store (``analyze``, monthly and quarterly reports)."""
+    now = now or datetime.now(timezone.utc)
+    return build_digest(period=period, problems=found.problems, categories=cats, unclustered=found.unclustered,
+                        top_n=top_n, metrics=metrics,
+                        summary=executive_summary(found.problems, metrics, items_by_id, now=now))
 
 
 def attach_satisfaction(problems: Sequence[Problem], items_by_id: Mapping[int, FeedbackItem], *, now: datetime,
@@ -117,7 +124,7 @@ def attach_satisfaction(problems: Sequence[Problem], items_by_id: Mapping[int, F
         if g.csat_difference_points is not None and g.csat_members_n >= min_n and g.csat_members is not None:
             word = "lower" if g.csat_difference_points < 0 else "higher"
             bits.append(f"customers hitting this problem rate support {abs(g.csat_difference_points):.0f} points {word} "
-                        f"(CSAT {g.csat_members:.0%} of {g.csat_members_n} vs {_pct(g.csat_others)})")
+                        f"(CSAT {g.csat_members:.0%} of {g.csat_members_n} vs {pct(g.csat_others)})")
         if g.nps_difference_points is not None and g.nps_members_n >= min_n and g.nps_members is not None:
             bits.append(f"NPS {g.nps_members:+.0f} vs {g.nps_others or 0:+.0f}")
         if g.missed_48h_share is not None and g.tickets_n >= min_n:
@@ -130,23 +137,15 @@ def attach_satisfaction(problems: Sequence[Problem], items_by_id: Mapping[int, F
         }
 
 
-def metric_dicts(metrics: Sequence[MetricValue]) -> list[dict[str, Any]]:
-    return [
-        {"key": m.key, "label": m.label, "value": m.value, "unit": m.unit, "target": m.target, "n": m.n,
-         "previous": m.previous, "change": m.change, "enough": m.enough, "note": m.note,
-         "meets_target": m.meets_target, "parts": dict(m.parts)}
-        for m in metrics
-    ]
-
-
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.0%}"
+def _num(d: Mapping[str, object], key: str) -> float | None:
+    v = d.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 def executive_summary(
     problems: Sequence[Problem], metrics: Sequence[MetricValue], items_by_id: Mapping[int, FeedbackItem],
     *, now: datetime,
-) -> dict[str, Any]:
+) -> Summary:
     """Headline metrics against targets, the top three problems, what changed, and actions derived
     from the data (e.g. "PayPal checkout fails: 3.1× expected, CSAT 12% among affected — fix first")."""
     headline: list[str] = []
@@ -157,8 +156,9 @@ def executive_summary(
             headline.append(f"{m.label}: {m.note}")
             continue
         ok = "meets" if m.meets_target else "misses"
-        chg = "" if m.change is None else f" ({m.change * 100:+.1f} pp vs previous period)"
-        headline.append(f"{m.label} {_pct(m.value)} {ok} its {_pct(m.target)} target{chg}")
+        chg = "" if m.change is None else f" ({metric_value(m.change, m.unit, change=True)} vs previous period)"
+        headline.append(f"{m.label} {metric_value(m.value, m.unit)} {ok} its {metric_value(m.target, m.unit)} "
+                        f"target{chg}")
     issues = sorted((p for p in problems if p.category != "other"), key=lambda p: (-p.priority, p.id))
     top_lines: list[str] = []
     actions: list[str] = []
@@ -169,11 +169,13 @@ def executive_summary(
         elif p.status:
             bits.append(p.status)
         sat = p.satisfaction or {}
-        if sat.get("csat_members") is not None and (sat.get("csat_members_n") or 0) >= 5:
-            bits.append(f"CSAT {sat['csat_members']:.0%} among affected vs {_pct(sat.get('csat_others'))}")
-        if sat.get("missed_48h_share") is not None and (sat.get("tickets_n") or 0) >= 5:
-            bits.append(f"{sat['missed_48h_share']:.0%} of tickets missed 48 h")
-        top_lines.append(f"{p.title} ({p.category}, `{p.id}`): " + "; ".join(bits))
+        csat, csat_n = _num(sat, "csat_members"), _num(sat, "csat_members_n") or 0
+        if csat is not None and csat_n >= 5:
+            bits.append(f"CSAT {pct(csat)} among affected vs {pct(_num(sat, 'csat_others'))}")
+        missed, tickets = _num(sat, "missed_48h_share"), _num(sat, "tickets_n") or 0
+        if missed is not None and tickets >= 5:
+            bits.append(f"{pct(missed)} of tickets missed 48 h")
+        top_lines.append(f"{p.title} ({p.category}, {p.id}): " + "; ".join(bits))
         if p.status in ("new", "growing", "resurfaced"):
             verb = "investigate now: it is " + str(p.status)
         else:
@@ -185,5 +187,6 @@ def executive_summary(
         names = [p.title for p in issues if p.status == status]
         if names:
             changed.append(f"{len(names)} {word}: " + ", ".join(names[:4]) + ("…" if len(names) > 4 else ""))
-    return {"headline": headline + ([f"Top problem: {top_lines[0]}"] if top_lines else []),
-            "top_problems": top_lines, "changes": changed, "actions": actions, "analysed": len(items_by_id)}
+    return Summary(headline=tuple(headline + ([f"Top problem: {top_lines[0]}"] if top_lines else [])),
+                   top_problems=tuple(top_lines), changes=tuple(changed), actions=tuple(actions),
+                   analysed=len(items_by_id))

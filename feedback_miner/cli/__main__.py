@@ -1,0 +1,3 @@
+from feedback_miner.cli import main
+
+main()

@@ -1,0 +1,58 @@
+"""The Typer application and what every command shares: one ``Settings`` and one
+:class:`~feedback_miner.bootstrap.Container` per invocation, one error wrapper, progress on stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+
+import typer
+
+from feedback_miner.config import Settings
+from feedback_miner.errors import FeedbackMinerError
+
+if TYPE_CHECKING:
+    from feedback_miner.adapters.progress import TqdmProgress
+    from feedback_miner.bootstrap import Container
+
+__all__ = ["app", "DbOpt", "settings", "container", "fail", "handled", "progress"]
+
+app = typer.Typer(help="Feedback Miner: turn customer feedback into the short list of problems to fix next.",
+                  no_args_is_help=True, add_completion=False)
+
+DbOpt = Annotated[Optional[str], typer.Option(
+    "--db", help="SQLAlchemy database URL (env FM_DATABASE_URL); default sqlite:///feedback_miner.db")]
+
+
+def settings(db: str | None = None) -> Settings:
+    """The invocation's settings: the environment (``FM_*``), with ``--db`` over the database URL."""
+    return Settings(database_url=db) if db else Settings()
+
+
+def container(db: str | None = None) -> Container:
+    """The invocation's collaborators (built lazily: a command that fails validation loads nothing)."""
+    from feedback_miner.bootstrap import Container
+
+    return Container(settings(db))
+
+
+def fail(exc: Exception | str) -> NoReturn:
+    """Print the error on stderr and exit with status 2."""
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn a library error into :func:`fail` (the one error wrapper of the CLI)."""
+    try:
+        yield
+    except FeedbackMinerError as exc:
+        fail(exc)
+
+
+def progress() -> TqdmProgress:
+    from feedback_miner.adapters.progress import TqdmProgress
+
+    return TqdmProgress()

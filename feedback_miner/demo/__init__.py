@@ -1,0 +1,1 @@
+"""The bundled demo: a deterministic marketplace feedback stream with planted problems."""
