@@ -44,8 +44,6 @@ class Settings(BaseSettings):
     classifier_version: str | None = Field(
         default=None, description="Classifier version to load; default the promoted one."
     )
-    secondary_threshold: float = Field(default=0.25, gt=0.0, lt=1.0)
-    review_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
     min_cluster_size: int = Field(default=0, ge=0, description="0 = chosen from the data size.")
     reduce_dims: int = Field(default=8, ge=2, le=384)
     random_state: int = 42
