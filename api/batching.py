@@ -76,7 +76,7 @@ class BatchingEmbedder:
                 n += len(nxt[0])
             try:
                 vecs = self.inner.embed([t for texts, _ in jobs for t in texts])
-            except BaseException as exc:  # hand the error to every waiting caller
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting caller, who re-raises it
                 for _, fut in jobs:
                     fut.set_exception(exc)
                 continue

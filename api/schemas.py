@@ -8,12 +8,43 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from feedback_miner.domain.weeks import WEEK_PATTERN
 
-__all__ = ["FeedbackIn", "FeedbackBatch", "ItemResult", "BatchResult", "ClassifyRequest", "ProblemMatch",
-           "ClassifyResult", "ClassifyResponse", "WebhookResult", "RunRequest", "RunOut", "ProblemSummary",
-           "ProblemPage", "ProblemDetail", "ErrorOut", "Health", "MAX_CLASSIFY_TEXTS", "MAX_CLASSIFY_CHARS",
-           "ReviewItem", "ReviewProgress", "ReviewQueue", "ReviewDecision", "ReviewResult", "BulkDecision",
-           "BulkReview", "BulkItemResult", "BulkResult", "AuditEntry", "RetrainRequest", "RetrainResult",
-           "RollbackRequest", "RollbackResult", "FixRequest", "RenameRequest", "ProblemAction"]
+__all__ = [
+    "MAX_CLASSIFY_CHARS",
+    "MAX_CLASSIFY_TEXTS",
+    "AuditEntry",
+    "BatchResult",
+    "BulkDecision",
+    "BulkItemResult",
+    "BulkResult",
+    "BulkReview",
+    "ClassifyRequest",
+    "ClassifyResponse",
+    "ClassifyResult",
+    "ErrorOut",
+    "FeedbackBatch",
+    "FeedbackIn",
+    "FixRequest",
+    "Health",
+    "ItemResult",
+    "ProblemAction",
+    "ProblemDetail",
+    "ProblemMatch",
+    "ProblemPage",
+    "ProblemSummary",
+    "RenameRequest",
+    "RetrainRequest",
+    "RetrainResult",
+    "ReviewDecision",
+    "ReviewItem",
+    "ReviewProgress",
+    "ReviewQueue",
+    "ReviewResult",
+    "RollbackRequest",
+    "RollbackResult",
+    "RunOut",
+    "RunRequest",
+    "WebhookResult",
+]
 
 MAX_CLASSIFY_TEXTS = 64
 MAX_CLASSIFY_CHARS = 5_000

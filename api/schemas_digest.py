@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DigestOut", "DigestProblem", "MetricOut", "SummaryOut", "CountsOut", "SevereReport", "FixWatchEntry"]
+__all__ = ["CountsOut", "DigestOut", "DigestProblem", "FixWatchEntry", "MetricOut", "SevereReport", "SummaryOut"]
 
 
 class _Open(BaseModel):

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ from feedback_miner.stages.digest import Digest
 from feedback_miner.stages.ingest import ColumnMapping, parse_row
 from feedback_miner.stages.protocols import Embedder
 
-__all__ = ["Services", "CentroidIndex", "check_week"]
+__all__ = ["CentroidIndex", "Services", "check_week"]
 
 log = logging.getLogger("feedback_miner.api")
 _MAPPING = ColumnMapping()
@@ -197,7 +197,7 @@ class Services:
         from feedback_miner.bootstrap import run_options
         from feedback_miner.services.weekly import run_week
 
-        week = check_week(week) if week else last_complete_week(datetime.now(timezone.utc))
+        week = check_week(week) if week else last_complete_week(datetime.now(UTC))
         if not queries.feedback_count_in_week(self.store, week):
             raise NotFoundError(f"no feedback stored for week {week}; ingest some first")
         s = self.settings
@@ -216,7 +216,7 @@ class Services:
 
             self._run_thread = threading.Thread(target=work, name=f"run-{week}", daemon=True)
             self._run_thread.start()
-        return {"week": week, "status": "running", "started_at": datetime.now(timezone.utc).isoformat()}
+        return {"week": week, "status": "running", "started_at": datetime.now(UTC).isoformat()}
 
     def wait_for_run(self, timeout: float | None = None) -> None:
         """Block until the background run (if any) ends — for tests and shutdown."""
@@ -258,8 +258,6 @@ class Services:
                                 "use `feedback-miner retrain` / `feedback-miner model rollback` instead")
 
     def runs(self) -> list[dict[str, Any]]:
-        out = []
-        for r in queries.recent_runs(self.store):
-            out.append({**r, "started_at": r["started_at"].isoformat() if r["started_at"] else None,
-                        "finished_at": r["finished_at"].isoformat() if r["finished_at"] else None})
-        return out
+        return [{**r, "started_at": r["started_at"].isoformat() if r["started_at"] else None,
+                 "finished_at": r["finished_at"].isoformat() if r["finished_at"] else None}
+                for r in queries.recent_runs(self.store)]

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ def _port() -> int:
 
 def _pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, int(round(q / 100 * len(xs))) - 1))]
+    return xs[min(len(xs) - 1, max(0, round(q / 100 * len(xs)) - 1))]
 
 
 def start_server(db_url: str, embedder: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -145,7 +145,7 @@ def main() -> None:
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                           "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
               "store": "SQLite file (WAL)", "server": "uvicorn, 1 process",
-              "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+              "when": datetime.now(UTC).isoformat(timespec="seconds")}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -18,7 +18,7 @@ import json
 import os
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +40,9 @@ def main() -> None:
 
     from feedback_miner.adapters.artefacts import load_classifier
     from feedback_miner.adapters.embedders import SentenceTransformerEmbedder
+    from feedback_miner.services.training import load_seeds
     from feedback_miner.stages.classify import LinearSoftmaxClassifier
     from feedback_miner.stages.evaluation import macro_f1, per_class_f1
-    from feedback_miner.services.training import load_seeds
 
     t0 = time.perf_counter()
     rows = list(csv.DictReader((args.data / args.set / f"{args.set}.csv").open(encoding="utf-8")))
@@ -92,7 +92,7 @@ def main() -> None:
         print(json.dumps(res), flush=True)
     base = results[0]["macro_f1"]
     at50 = next(r["macro_f1"] for r in results if r["confirmations_per_category"] == 50)
-    out = {"command": "python benchmarks/bench_learning.py", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    out = {"command": "python benchmarks/bench_learning.py", "date": datetime.now(UTC).isoformat(timespec="seconds"),
            "set": args.set, "categories": cats, "test_size": len(test), "repeats": args.repeats, "weight": args.weight,
            "C": C, "steps": results, "gain_at_50_points": round(100 * (at50 - base), 1),
            "target_gain_points": 10, "meets_target": (at50 - base) >= 0.10,

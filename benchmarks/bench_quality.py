@@ -17,7 +17,6 @@ Embedding is done once (shipped SentenceTransformerEmbedder) and reused; cluster
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -27,25 +26,21 @@ import time
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("banking77", "bitext_customer_support", "google_play_app_reviews_4class", "review_pulse")
 PER_CELL = 150
 CONF_THRESHOLD = 0.6
 
-from _common import T0, log, read_csv  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-
-
-
-
+from _common import log, read_csv
 
 
 class DictCache:
@@ -243,7 +238,7 @@ def clustering_eval(data: Path, embedder, clf, st_model) -> dict:
         umap.UMAP(n_components=5, metric="cosine").fit_transform(X[:300])
     log(f"(b) numba/UMAP warm-up {time.perf_counter() - t:.1f}s (excluded from all timings)")
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     items = [FeedbackItem(text=d, source="banking77", external_id=str(n), created_at=now, category=c, id=n)
              for n, (d, c) in enumerate(zip(docs, cats))]
     params = ClusterParams()
@@ -377,7 +372,7 @@ def main() -> None:
 
     result: dict = {
         "command": "python benchmarks/bench_quality.py " + " ".join(sys.argv[1:]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "platform": platform.platform(),
                     "loadavg_1_5_15_at_start": [round(x, 2) for x in os.getloadavg()]},
@@ -386,7 +381,7 @@ def main() -> None:
     log("(a) classifier on the mixed labelled set")
     result["classifier"] = classifier_eval(args.data, embedder, clf)
     log("(b) clustering on banking77 test")
-    clus, X, docs, intents, cats = clustering_eval(args.data, embedder, clf, embedder._model)
+    clus, X, _docs, intents, cats = clustering_eval(args.data, embedder, clf, embedder._model)
     log("(c) HDBSCAN without UMAP")
     clus.update(no_umap_eval(X, intents, cats))
     result["clustering_banking77"] = clus

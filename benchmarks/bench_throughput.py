@@ -22,7 +22,7 @@ import random
 import resource
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -32,9 +32,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ("banking77", "bitext_customer_support", "google_play_app_reviews_4class", "review_pulse",
         "idea_youtube_reviews")
-from _common import T0, log, read_csv  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-
-
+from _common import log
 
 
 def rss_peak_mb() -> float:
@@ -102,11 +100,11 @@ def main() -> None:
     log(f"{len(texts)} unique texts, mean {np.mean(chars):.0f} chars, median {np.median(chars):.0f}")
     rss0 = rss_now_mb()
     embedder = SentenceTransformerEmbedder(batch_size=64)
-    clf, manifest = load_classifier(ROOT / "models" / "classifier")
+    clf, _manifest = load_classifier(ROOT / "models" / "classifier")
     rss_loaded = rss_now_mb()
     log(f"models loaded; RSS {rss0:.0f} -> {rss_loaded:.0f} MB")
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     items = [FeedbackItem(text=t, source="bench", external_id=str(i), created_at=now, id=i) for i, t in enumerate(texts)]
     timer = StepTimer()
     log("1. pipeline (analyze_items, sentence-transformers, batch 64, no cache)")
@@ -149,7 +147,7 @@ def main() -> None:
     st = raw["sentence_transformers_batch64"]["s"]
     out = {
         "command": "python benchmarks/bench_throughput.py " + " ".join(sys.argv[1:]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
                     "loadavg_1_5_15_at_end": [round(x, 2) for x in os.getloadavg()]},

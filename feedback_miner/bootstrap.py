@@ -18,7 +18,7 @@ from feedback_miner.stages.classify import LinearSoftmaxClassifier
 from feedback_miner.stages.cluster import ClusterParams
 from feedback_miner.stages.protocols import Embedder
 
-__all__ = ["Container", "make_embedder", "cluster_params", "run_options"]
+__all__ = ["Container", "cluster_params", "make_embedder", "run_options"]
 
 
 def make_embedder(settings: Settings, *, online: bool = False) -> Embedder:

@@ -20,17 +20,17 @@ place (``api/errors.py``)::
 from __future__ import annotations
 
 __all__ = [
-    "FeedbackMinerError",
+    "AuthError",
     "ConfigError",
+    "ConflictError",
+    "FeedbackMinerError",
     "InputError",
-    "RowError",
-    "NotFoundError",
     "ModelError",
     "NotFittedError",
-    "StoreError",
-    "ConflictError",
-    "AuthError",
+    "NotFoundError",
     "PermissionDenied",
+    "RowError",
+    "StoreError",
 ]
 
 

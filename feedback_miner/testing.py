@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.domain.weeks import week_of
 from feedback_miner.errors import ConflictError
 
-__all__ = ["HashingEmbedder", "MemoryCache", "RecordingProgress", "InMemoryStore", "InMemoryUnitOfWork"]
+__all__ = ["HashingEmbedder", "InMemoryStore", "InMemoryUnitOfWork", "MemoryCache", "RecordingProgress"]
 
 
 class HashingEmbedder:
@@ -217,20 +217,20 @@ class InMemoryStore(_MemoryResults):
         if live is not None:
             raise ConflictError(f"a run is already in progress (run {live.id} for {live.week})")
         rid = len(self.runs) + 1
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.runs[rid] = RunRecord(rid, week, "running", now, heartbeat_at=now, owner=owner)
         return rid
 
     def heartbeat(self, run_id: int) -> None:
-        self.runs[run_id] = dataclasses.replace(self.runs[run_id], heartbeat_at=datetime.now(timezone.utc))
+        self.runs[run_id] = dataclasses.replace(self.runs[run_id], heartbeat_at=datetime.now(UTC))
 
     def finish_run(self, run_id: int, status: str, *, stats: Mapping[str, Any] | None = None,
                    error: str | None = None) -> None:
         self.runs[run_id] = dataclasses.replace(self.runs[run_id], status=status, stats=dict(stats or {}),
-                                                error=error, finished_at=datetime.now(timezone.utc))
+                                                error=error, finished_at=datetime.now(UTC))
 
     def running_run(self, stale_after_s: float = 120.0) -> RunRecord | None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for r in sorted(self.runs.values(), key=lambda r: r.id):
             if r.status == "running" and (now - (r.heartbeat_at or r.started_at)).total_seconds() < stale_after_s:
                 return r

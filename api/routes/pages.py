@@ -11,37 +11,45 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path as FsPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Svc
-from api.schemas import Category as CategoryLit
 from api.errors import STATUS_OF, error_body
+from api.schemas import Category as CategoryLit
 from api.sessions import (
-    LoginRequired, PageError, PageUser, SessionSigner, check_csrf, check_login_token, current_user, end_session,
-    login_token, page_role, set_login_token, start_session,
+    LoginRequired,
+    PageError,
+    PageUser,
+    SessionSigner,
+    check_csrf,
+    check_login_token,
+    current_user,
+    end_session,
+    login_token,
+    page_role,
+    set_login_token,
+    start_session,
 )
-from markupsafe import Markup
-
-from feedback_miner.domain.weeks import WEEK_PATTERN
 from feedback_miner.adapters import charts, queries
 from feedback_miner.adapters.keys import verify_key
 from feedback_miner.adapters.registry_store import mark_fixed, rename, resolve_id
+from feedback_miner.adapters.render import render_digest
 from feedback_miner.adapters.review_store import confirm, review_progress
 from feedback_miner.domain.format import metric_value
 from feedback_miner.domain.types import CATEGORY_IDS, Category
-from feedback_miner.domain.weeks import weeks_between
+from feedback_miner.domain.weeks import WEEK_PATTERN, weeks_between
 from feedback_miner.errors import AuthError, FeedbackMinerError
 from feedback_miner.services.review import confirm_many
-from feedback_miner.adapters.render import render_digest
 
-__all__ = ["router", "install"]
+__all__ = ["install", "router"]
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[PageUser, Depends(page_role("reader", "lead"))]
@@ -72,19 +80,19 @@ def _metric(m: Mapping[str, Any]) -> str:
 class _Charts:
     """The one chart implementation (``adapters.charts``) for the templates, as safe markup."""
 
-    labels = {c.value: c.label for c in Category}
+    labels: ClassVar[dict[str, str]] = {c.value: c.label for c in Category}
 
     @classmethod
     def bars(cls, data: Mapping[str, int], title: str, categories: bool = False) -> Markup:
-        return Markup(charts.bars(data, title, cls.labels if categories else None))  # noqa: S704 - escaped inside
+        return Markup(charts.bars(data, title, cls.labels if categories else None))
 
     @staticmethod
     def spark(counts: Mapping[str, int]) -> Markup:
-        return Markup(charts.spark(counts))  # noqa: S704 - escaped inside
+        return Markup(charts.spark(counts))
 
     @staticmethod
     def weeks_chart(counts: Mapping[str, int], title: str) -> Markup:
-        return Markup(charts.weeks_chart(counts, title))  # noqa: S704 - escaped inside
+        return Markup(charts.weeks_chart(counts, title))
 
 
 def install(app: FastAPI) -> None:

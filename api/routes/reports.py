@@ -11,10 +11,10 @@ from api.auth import Svc, require
 from api.routes import errors
 from api.schemas import Category, ProblemDetail, ProblemPage, RunOut, RunRequest
 from api.schemas_digest import DigestOut
-from feedback_miner.domain.weeks import WEEK_PATTERN
 from feedback_miner.adapters import queries
 from feedback_miner.adapters.keys import ApiKey
 from feedback_miner.adapters.render import render_digest
+from feedback_miner.domain.weeks import WEEK_PATTERN
 
 __all__ = ["router"]
 

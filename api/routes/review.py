@@ -16,21 +16,32 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from api.auth import Svc, require
 from api.routes import errors
-from api.schemas import Category as CategoryLit
 from api.schemas import (
-    AuditEntry, BulkResult, BulkReview, FixRequest, ProblemAction, RenameRequest, RetrainRequest, RetrainResult,
-    ReviewDecision, ReviewQueue, ReviewResult, RollbackRequest, RollbackResult,
+    AuditEntry,
+    BulkResult,
+    BulkReview,
+    FixRequest,
+    ProblemAction,
+    RenameRequest,
+    RetrainRequest,
+    RetrainResult,
+    ReviewDecision,
+    ReviewQueue,
+    ReviewResult,
+    RollbackRequest,
+    RollbackResult,
 )
+from api.schemas import Category as CategoryLit
 from api.services import Services
-from feedback_miner.domain.weeks import WEEK_PATTERN
 from feedback_miner.adapters import queries
 from feedback_miner.adapters.keys import ApiKey
 from feedback_miner.adapters.registry_store import mark_fixed, rename
 from feedback_miner.adapters.review_store import audit_trail, confirm, confirmations
+from feedback_miner.domain.weeks import WEEK_PATTERN
 from feedback_miner.errors import ConflictError
 from feedback_miner.services.review import confirm_many
 
-__all__ = ["router", "retrain_served", "rollback_served"]
+__all__ = ["retrain_served", "rollback_served", "router"]
 
 router = APIRouter(prefix="/v1")
 Lead = Annotated[ApiKey, Depends(require("lead"))]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +21,15 @@ import numpy as np
 from feedback_miner.errors import ModelError, NotFoundError
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
 
-__all__ = ["save_classifier", "load_classifier", "list_versions", "current_version", "promote", "fingerprint"]
+__all__ = ["current_version", "fingerprint", "list_versions", "load_classifier", "promote", "save_classifier"]
 
 FORMAT = "feedback-miner-linear-softmax/1"
 
 
 def fingerprint(texts: Sequence[str], labels: Sequence[str]) -> str:
     h = hashlib.sha256()
-    for t, l in sorted(zip(texts, labels)):
-        h.update(t.encode("utf-8", "surrogatepass") + b"\x1f" + l.encode() + b"\x1e")
+    for text, label in sorted(zip(texts, labels)):
+        h.update(text.encode("utf-8", "surrogatepass") + b"\x1f" + label.encode() + b"\x1e")
     return h.hexdigest()
 
 
@@ -47,7 +47,7 @@ def save_classifier(
     manifest = {
         "format": FORMAT,
         "version": version,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "labels": list(clf.classes_),
         "embedder": embedder_id,
         "params": {"C": clf.C, "secondary_threshold": clf.secondary_threshold, "folds": clf.folds,

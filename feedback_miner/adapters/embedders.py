@@ -18,7 +18,7 @@ import numpy as np
 
 from feedback_miner.errors import ModelError
 
-__all__ = ["SentenceTransformerEmbedder", "OnnxInt8Embedder", "minilm_path"]
+__all__ = ["OnnxInt8Embedder", "SentenceTransformerEmbedder", "minilm_path"]
 
 
 def minilm_path() -> Path:

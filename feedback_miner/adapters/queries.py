@@ -16,8 +16,17 @@ from feedback_miner.adapters import tables as t
 from feedback_miner.adapters.store import Store
 from feedback_miner.errors import NotFoundError
 
-__all__ = ["list_problems", "problem_detail", "active_centroids", "recent_runs", "feedback_count_in_week",
-           "newest_week", "review_overview", "review_filters", "api_key_by_id"]
+__all__ = [
+    "active_centroids",
+    "api_key_by_id",
+    "feedback_count_in_week",
+    "list_problems",
+    "newest_week",
+    "problem_detail",
+    "recent_runs",
+    "review_filters",
+    "review_overview",
+]
 
 _BREAKDOWN_FIELDS = ("channel", "device", "browser", "app_version", "segment", "ticket_status")
 

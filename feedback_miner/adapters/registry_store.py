@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from feedback_miner.adapters.store import Store
 from feedback_miner.domain.weeks import parse_week
 from feedback_miner.errors import InputError, NotFoundError
 
-__all__ = ["resolve_id", "mark_fixed", "rename"]
+__all__ = ["mark_fixed", "rename", "resolve_id"]
 
 
 def resolve_id(store: Store, problem_id: str) -> str:
@@ -32,7 +32,7 @@ def resolve_id(store: Store, problem_id: str) -> str:
 def mark_fixed(store: Store, problem_id: str, *, week: str, by: str, link: str | None = None) -> str:
     parse_week(week)
     pid = resolve_id(store, problem_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store.tx() as c:
         c.execute(t.problems.update().where(t.problems.c.id == pid).values(fixed_week=week, fixed_at=now, fixed_by=by, fix_link=link))
         c.execute(t.problem_events.insert().values(problem_id=pid, kind="fixed", week=week,
@@ -45,7 +45,7 @@ def rename(store: Store, problem_id: str, title: str, *, by: str) -> str:
     if not 3 <= len(title) <= 200:
         raise InputError("title must be 3–200 characters")
     pid = resolve_id(store, problem_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store.tx() as c:
         c.execute(t.problems.update().where(t.problems.c.id == pid).values(title=title, title_locked=True))
         c.execute(t.problem_events.insert().values(problem_id=pid, kind="rename", detail=json.dumps({"title": title, "by": by}),

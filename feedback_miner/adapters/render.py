@@ -17,7 +17,7 @@ from feedback_miner.domain.types import Category
 from feedback_miner.errors import InputError
 from feedback_miner.stages.digest import Digest
 
-__all__ = ["Format", "FORMATS", "render_digest", "render_markdown", "render_html"]
+__all__ = ["FORMATS", "Format", "render_digest", "render_html", "render_markdown"]
 
 Format = Literal["json", "md", "html"]
 FORMATS: tuple[str, ...] = ("json", "md", "html")
@@ -35,7 +35,7 @@ def render_digest(d: Digest, fmt: str) -> str:
 
 
 def _bar(share: float, width: int = 20) -> str:
-    full = int(round(share * width))
+    full = round(share * width)
     return "█" * full + "░" * (width - full)
 
 

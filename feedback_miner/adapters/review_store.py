@@ -3,7 +3,7 @@ and the confirmations a retrain learns from."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -13,7 +13,7 @@ from feedback_miner.adapters.store import Store
 from feedback_miner.domain.types import CATEGORY_IDS
 from feedback_miner.errors import InputError, NotFoundError
 
-__all__ = ["review_queue", "confirm", "review_progress", "confirmations", "audit_trail"]
+__all__ = ["audit_trail", "confirm", "confirmations", "review_progress", "review_queue"]
 
 
 def _check_category(name: str, value: str | None, *, optional: bool) -> None:
@@ -87,7 +87,7 @@ def confirm(store: Store, feedback_id: int, *, category: str, reviewer: str, sec
         secondary = None
     if not reviewer.strip():
         raise InputError("reviewer must not be empty")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store.tx() as c:
         row = c.execute(select(t.feedback.c.confirmed_category, t.feedback.c.confirmed_secondary, t.predictions.c.category,
                                t.predictions.c.secondary_category)

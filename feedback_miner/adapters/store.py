@@ -12,7 +12,7 @@ import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from feedback_miner.domain.weeks import week_of
 from feedback_miner.errors import ConflictError, StoreError
 from feedback_miner.stages.embed import text_hash
 
-__all__ = ["Store", "open_store", "DEFAULT_STALE_S"]
+__all__ = ["DEFAULT_STALE_S", "Store", "open_store"]
 
 #: A running run whose heartbeat is older than this is dead (the run beats every few seconds).
 DEFAULT_STALE_S = 120.0
@@ -37,12 +37,12 @@ _ITEM_FIELDS = [f.name for f in fields(FeedbackItem) if f.name not in ("id", "ca
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(v: Any) -> Any:
     if isinstance(v, datetime) and v.tzinfo is None:
-        return v.replace(tzinfo=timezone.utc)
+        return v.replace(tzinfo=UTC)
     return v
 
 

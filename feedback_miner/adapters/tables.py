@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
-    Text, UniqueConstraint,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
 )
 
-__all__ = ["metadata", "feedback", "embeddings", "predictions", "reviews", "problems", "problem_weeks",
-           "problem_members", "problem_events", "runs", "digests", "api_keys"]
+__all__ = [
+    "api_keys",
+    "digests",
+    "embeddings",
+    "feedback",
+    "metadata",
+    "predictions",
+    "problem_events",
+    "problem_members",
+    "problem_weeks",
+    "problems",
+    "reviews",
+    "runs",
+]
 
 metadata = MetaData()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -16,12 +16,12 @@ if TYPE_CHECKING:
     from feedback_miner.adapters.progress import TqdmProgress
     from feedback_miner.bootstrap import Container
 
-__all__ = ["app", "DbOpt", "settings", "container", "fail", "handled", "progress"]
+__all__ = ["DbOpt", "app", "container", "fail", "handled", "progress", "settings"]
 
 app = typer.Typer(help="Feedback Miner: turn customer feedback into the short list of problems to fix next.",
                   no_args_is_help=True, add_completion=False)
 
-DbOpt = Annotated[Optional[str], typer.Option(
+DbOpt = Annotated[str | None, typer.Option(
     "--db", help="SQLAlchemy database URL (env FM_DATABASE_URL); default sqlite:///feedback_miner.db")]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,7 +14,7 @@ from feedback_miner.errors import InputError
 if TYPE_CHECKING:
     from feedback_miner.bootstrap import Container
 
-__all__ = ["ingest", "ingest_file", "classify", "analyze"]
+__all__ = ["analyze", "classify", "ingest", "ingest_file"]
 
 
 def ingest_file(c: Container, file: Path, *, source: str, mapping: Path | None, column: list[str] | None,
@@ -51,8 +51,8 @@ def ingest(
     file: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet file of comments or tickets")],
     db: DbOpt = None,
     source: Annotated[str, typer.Option(help="source name for rows without a source column")] = "file",
-    mapping: Annotated[Optional[Path], typer.Option(help="JSON/TOML file mapping fields to columns, e.g. {\"text\": \"comment\"}")] = None,
-    column: Annotated[Optional[list[str]], typer.Option("--column", "-c", help="FIELD=COLUMN, repeatable (e.g. -c text=comment)")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="JSON/TOML file mapping fields to columns, e.g. {\"text\": \"comment\"}")] = None,
+    column: Annotated[list[str] | None, typer.Option("--column", "-c", help="FIELD=COLUMN, repeatable (e.g. -c text=comment)")] = None,
     show_errors: Annotated[int, typer.Option(help="how many bad rows to list")] = 50,
 ) -> None:
     """Load survey comments or ticket exports into the store (idempotent on source + external id)."""
@@ -99,9 +99,9 @@ def analyze(
     input: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet file")],
     out: Annotated[Path, typer.Option(help="output directory")],
     text_column: Annotated[str, typer.Option(help="column holding the text")] = "text",
-    id_column: Annotated[Optional[str], typer.Option(help="column holding an id")] = None,
-    time_column: Annotated[Optional[str], typer.Option(help="column holding the created time: treats the file as history")] = None,
-    category_column: Annotated[Optional[str], typer.Option(help="use these categories instead of predicting")] = None,
+    id_column: Annotated[str | None, typer.Option(help="column holding an id")] = None,
+    time_column: Annotated[str | None, typer.Option(help="column holding the created time: treats the file as history")] = None,
+    category_column: Annotated[str | None, typer.Option(help="use these categories instead of predicting")] = None,
     min_cluster_size: Annotated[int, typer.Option(help="0 = chosen from the data size")] = 0,
 ) -> None:
     """Run the whole pipeline on one file without touching the store."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from feedback_miner.cli.app import DbOpt, app, container, handled, progress
 
-__all__ = ["model_app", "train", "retrain"]
+__all__ = ["model_app", "retrain", "train"]
 
 model_app = typer.Typer(help="Classifier versions: list, roll back.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -57,7 +57,7 @@ def list_cmd() -> None:
 
 
 @model_app.command("rollback")
-def rollback_cmd(to: Annotated[Optional[str], typer.Option(help="version to make current")] = None) -> None:
+def rollback_cmd(to: Annotated[str | None, typer.Option(help="version to make current")] = None) -> None:
     """Make an earlier classifier version current again (default: the one before)."""
     from feedback_miner.services.model_ops import roll_back
 

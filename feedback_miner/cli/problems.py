@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,8 +19,8 @@ app.add_typer(problems_app, name="problems")
 def fix(
     problem_id: Annotated[str, typer.Argument(help="problem id, e.g. payment-003")],
     week: Annotated[str, typer.Option(help="ISO week the fix shipped")],
-    link: Annotated[Optional[str], typer.Option(help="link to the dev ticket")] = None,
-    by: Annotated[Optional[str], typer.Option(help="who marks it fixed")] = None,
+    link: Annotated[str | None, typer.Option(help="link to the dev ticket")] = None,
+    by: Annotated[str | None, typer.Option(help="who marks it fixed")] = None,
     db: DbOpt = None,
 ) -> None:
     """Mark a problem fixed; later digests watch it until the fix holds or it resurfaces."""
@@ -35,7 +35,7 @@ def fix(
 def rename_cmd(
     problem_id: Annotated[str, typer.Argument(help="problem id")],
     title: Annotated[str, typer.Argument(help="new title; it sticks across weeks")],
-    by: Annotated[Optional[str], typer.Option(help="who renames it")] = None,
+    by: Annotated[str | None, typer.Option(help="who renames it")] = None,
     db: DbOpt = None,
 ) -> None:
     """Rename a problem; the name sticks in later runs."""

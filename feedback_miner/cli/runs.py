@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,9 +15,9 @@ from feedback_miner.cli.ingest import ingest_file
 if TYPE_CHECKING:
     from feedback_miner.bootstrap import Container
 
-__all__ = ["run", "digest", "report", "metrics", "demo", "serve"]
+__all__ = ["demo", "digest", "metrics", "report", "run", "serve"]
 
-WeekOpt = Annotated[Optional[str], typer.Option(help="ISO week like 2026-W47; default the last complete week")]
+WeekOpt = Annotated[str | None, typer.Option(help="ISO week like 2026-W47; default the last complete week")]
 
 
 def _week(week: str | None) -> str:
@@ -25,7 +25,7 @@ def _week(week: str | None) -> str:
     from feedback_miner.domain.weeks import last_complete_week, week_bounds
 
     if week is None:
-        return last_complete_week(datetime.now(timezone.utc))
+        return last_complete_week(datetime.now(UTC))
     week_bounds(week)  # InputError naming the expected form
     return week.upper()
 
@@ -76,7 +76,7 @@ def digest(
     week: Annotated[str, typer.Option(help="ISO week like 2026-W47, or a month (2026-11) / quarter (2026-Q4) report")],
     format: Annotated[str, typer.Option("--format", help="md, json or html")] = "md",
     db: DbOpt = None,
-    out: Annotated[Optional[Path], typer.Option(help="write to this file instead of stdout")] = None,
+    out: Annotated[Path | None, typer.Option(help="write to this file instead of stdout")] = None,
 ) -> None:
     """Print a stored weekly digest (or a monthly/quarterly report)."""
     with handled():
@@ -87,7 +87,7 @@ def digest(
 def metrics(
     from_: Annotated[str, typer.Option("--from", help="first day, e.g. 2026-11-01")],
     to: Annotated[str, typer.Option("--to", help="last day (inclusive), e.g. 2026-11-30")],
-    by: Annotated[Optional[str], typer.Option(help="group by channel, segment or source")] = None,
+    by: Annotated[str | None, typer.Option(help="group by channel, segment or source")] = None,
     db: DbOpt = None,
 ) -> None:
     """Print the satisfaction and support metrics table for a period, against targets and the period before."""
@@ -100,8 +100,8 @@ def metrics(
 
 @app.command()
 def report(
-    month: Annotated[Optional[str], typer.Option(help="a month like 2026-11")] = None,
-    quarter: Annotated[Optional[str], typer.Option(help="a quarter like 2026-Q4")] = None,
+    month: Annotated[str | None, typer.Option(help="a month like 2026-11")] = None,
+    quarter: Annotated[str | None, typer.Option(help="a quarter like 2026-Q4")] = None,
     db: DbOpt = None,
 ) -> None:
     """Build and store the monthly or quarterly digest (print it with `digest --week 2026-11`)."""

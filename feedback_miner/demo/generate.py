@@ -25,14 +25,26 @@ import os
 import random
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
+from feedback_miner.demo.phrases import (
+    CARDS,
+    EMAIL_DOMAINS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    MULTI_ISSUE_JOINERS,
+    OPENERS,
+    OTHER_KINDS,
+    PHONES,
+    PII_CARD,
+    PII_EMAIL,
+    PII_PHONE,
+    PROBLEMS,
+    SLOTS,
+    ProblemSpec,
+)
 from feedback_miner.domain.weeks import week_bounds, week_of
 from feedback_miner.errors import InputError
-from feedback_miner.demo.phrases import (
-    CARDS, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES, MULTI_ISSUE_JOINERS, OPENERS, OTHER_KINDS,
-    PHONES, PII_CARD, PII_EMAIL, PII_PHONE, PROBLEMS, SLOTS, ProblemSpec,
-)
 
 DEMO_COLUMNS: tuple[str, ...] = (
     "external_id", "source", "created_at", "channel", "segment", "customer_id", "text",
@@ -113,7 +125,7 @@ def _iso(moment: datetime | None) -> str:
 
 
 def _clamp(value: float, low: int, high: int) -> int:
-    return max(low, min(high, int(round(value))))
+    return max(low, min(high, round(value)))
 
 
 def _allocate(total: int, weights: Sequence[float]) -> list[int]:
@@ -144,7 +156,7 @@ def _expand(template: str, rng: random.Random, ctx: dict[str, str]) -> str:
     def choose(match: re.Match[str]) -> str:
         body = match.group(1)
         if "|" in body:
-            return rng.choice(body.split("|"))
+            return str(rng.choice(body.split("|")))
         return ctx[body] if body in ctx else str(rng.choice(SLOTS[body]))
 
     for _ in range(3):  # slot values may themselves contain slots
@@ -262,7 +274,7 @@ class _Generator:
 
     def row(self, spec: ProblemSpec, monday: date, index: int, n_weeks: int) -> dict[str, str]:
         rng = self.rng
-        start = datetime(monday.year, monday.month, monday.day, tzinfo=timezone.utc)
+        start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
         hour = rng.choices(range(24), weights=_HOUR_WEIGHTS)[0]
         created = start + timedelta(days=rng.randrange(7), hours=hour,
                                     minutes=rng.randrange(60), seconds=rng.randrange(60))

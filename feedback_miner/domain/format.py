@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["pct", "metric_value", "plural", "md_escape", "md_cell"]
+__all__ = ["md_cell", "md_escape", "metric_value", "pct", "plural"]
 
 
 def pct(v: float | None, digits: int = 0) -> str:

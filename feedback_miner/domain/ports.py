@@ -21,8 +21,14 @@ import numpy as np
 from feedback_miner.domain.types import FeedbackItem
 
 __all__ = [
-    "ProblemRecord", "ProblemUpsert", "PredictionRow", "RunRecord", "ResultsReader", "UnitOfWork",
-    "FeedbackStore", "Classifier",
+    "Classifier",
+    "FeedbackStore",
+    "PredictionRow",
+    "ProblemRecord",
+    "ProblemUpsert",
+    "ResultsReader",
+    "RunRecord",
+    "UnitOfWork",
 ]
 
 

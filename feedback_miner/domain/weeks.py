@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from feedback_miner.errors import InputError
 
-__all__ = ["WEEK_PATTERN", "parse_week", "week_of", "week_bounds", "shift_week", "last_complete_week",
-           "weeks_between"]
+__all__ = [
+    "WEEK_PATTERN",
+    "last_complete_week",
+    "parse_week",
+    "shift_week",
+    "week_bounds",
+    "week_of",
+    "weeks_between",
+]
 
 #: The one spelling of an ISO week (``2026-W47``), for validators everywhere.
 WEEK_PATTERN = r"^\d{4}-W\d{2}$"
@@ -31,7 +38,7 @@ def parse_week(week: str) -> tuple[int, int]:
 def week_of(moment: datetime | date) -> str:
     """The ISO week (``YYYY-Www``) a moment falls in (UTC for aware datetimes)."""
     if isinstance(moment, datetime) and moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     year, num, _ = moment.isocalendar()
     return f"{year:04d}-W{num:02d}"
 
@@ -39,7 +46,7 @@ def week_of(moment: datetime | date) -> str:
 def week_bounds(week: str) -> tuple[datetime, datetime]:
     """[start, end) of an ISO week as aware UTC datetimes (Monday 00:00 to next Monday 00:00)."""
     year, num = parse_week(week)
-    start = datetime.combine(date.fromisocalendar(year, num, 1), datetime.min.time(), timezone.utc)
+    start = datetime.combine(date.fromisocalendar(year, num, 1), datetime.min.time(), UTC)
     return start, start + timedelta(days=7)
 
 

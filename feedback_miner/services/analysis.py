@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -27,8 +26,14 @@ from feedback_miner.stages.embed import embed_texts
 from feedback_miner.stages.problems import FoundProblems, find_problems
 from feedback_miner.stages.protocols import Embedder, EmbeddingCache, NullProgress, Progress
 
-__all__ = ["Analysis", "classify_texts", "analyze_items", "apply_trends", "executive_summary",
-           "attach_satisfaction"]
+__all__ = [
+    "Analysis",
+    "analyze_items",
+    "apply_trends",
+    "attach_satisfaction",
+    "classify_texts",
+    "executive_summary",
+]
 
 
 @dataclass
@@ -95,7 +100,7 @@ def analyze_items(
         if period == "all":
             period = weeks[0] if len(weeks) == 1 else f"{weeks[0]}..{weeks[-1]}"
     by_id = {it.id if it.id is not None else n: it for n, it in enumerate(items)}
-    attach_satisfaction(found.problems, by_id, now=now or datetime.now(timezone.utc))
+    attach_satisfaction(found.problems, by_id, now=now or datetime.now(UTC))
     return Analysis(list(items), preds, cats, found,
                     digest_of(found, cats, by_id, period=period, top_n=top_n, metrics=metrics, now=now))
 
@@ -103,7 +108,7 @@ def analyze_items(
 def digest_of(found: FoundProblems, cats: Sequence[str], items_by_id: Mapping[int, FeedbackItem], *, period: str,
               top_n: int, metrics: Sequence[MetricValue] = (), now: datetime | None = None) -> Digest:
     """The digest of an analysis without a store (``analyze``, monthly and quarterly reports)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return build_digest(period=period, problems=found.problems, categories=cats, unclustered=found.unclustered,
                         top_n=top_n, metrics=metrics,
                         summary=executive_summary(found.problems, metrics, items_by_id, now=now))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from feedback_miner.adapters.readers import read_rows
@@ -36,7 +36,7 @@ def analyze_file(
     cols["created_at"] = time_column or "__no_time__"
     rows = list(read_rows(input))
     if not time_column:
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         rows = [(n, {**r, "__no_time__": now}) for n, r in rows]
     report = IngestReport()
     items = list(parse_rows(rows, ColumnMapping(cols), default_source="file", report=report))

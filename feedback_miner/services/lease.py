@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-__all__ = ["run_owner", "heartbeat_while"]
+__all__ = ["heartbeat_while", "run_owner"]
 
 
 class _Beats(Protocol):

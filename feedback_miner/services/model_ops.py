@@ -12,7 +12,7 @@ from feedback_miner.services.model_card import update_model_card
 from feedback_miner.services.training import load_seeds, retrain_with_confirmations, rollback, train_version
 from feedback_miner.stages.protocols import Embedder, Progress
 
-__all__ = ["train_on_seeds", "retrain", "roll_back"]
+__all__ = ["retrain", "roll_back", "train_on_seeds"]
 
 
 def train_on_seeds(models_dir: Path, embedder: Embedder, *, progress: Progress | None = None) -> tuple[str, dict[str, Any]]:

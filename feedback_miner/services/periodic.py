@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+
 from feedback_miner.domain.metrics import compute_metrics, metrics_by, period_bounds, render_metrics_markdown
 from feedback_miner.domain.ports import Classifier, FeedbackStore
 from feedback_miner.errors import InputError, NotFoundError
@@ -11,11 +12,11 @@ from feedback_miner.stages.cluster import ClusterParams
 from feedback_miner.stages.digest import Digest
 from feedback_miner.stages.protocols import Embedder, Progress
 
-__all__ = ["run_period", "metrics_table", "parse_day"]
+__all__ = ["metrics_table", "parse_day", "run_period"]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def run_period(store: FeedbackStore, embedder: Embedder, clf: Classifier, *, kind: str, anchor: str,
@@ -39,7 +40,7 @@ def run_period(store: FeedbackStore, embedder: Embedder, clf: Classifier, *, kin
 
 def parse_day(value: str, name: str) -> datetime:
     try:
-        return datetime.combine(date.fromisoformat(value), time.min, timezone.utc)
+        return datetime.combine(date.fromisoformat(value), time.min, UTC)
     except ValueError:
         raise InputError(f"{name} {value!r} is not a date like 2026-11-01") from None
 

@@ -17,7 +17,7 @@ from feedback_miner.domain.types import FeedbackItem, Problem
 from feedback_miner.stages.problems import FoundProblems
 from feedback_miner.stages.registry import ClusterSummary, KnownProblem, MatchResult, match_clusters
 
-__all__ = ["RegistryInfo", "match_registry", "join_fragments"]
+__all__ = ["RegistryInfo", "join_fragments", "match_registry"]
 
 
 @dataclass

@@ -21,7 +21,7 @@ from feedback_miner.stages.embed import embed_texts
 from feedback_miner.stages.evaluation import macro_f1, reliability
 from feedback_miner.stages.protocols import Embedder, Progress
 
-__all__ = ["load_seeds", "train_version", "retrain_with_confirmations", "rollback", "C_GRID"]
+__all__ = ["C_GRID", "load_seeds", "retrain_with_confirmations", "rollback", "train_version"]
 
 C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from feedback_miner.domain.metrics import compute_metrics, repeat_rate
@@ -45,7 +45,7 @@ class RunOptions:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def run_week(
@@ -101,11 +101,10 @@ def _run(store: FeedbackStore, embedder: Embedder, clf: Classifier, items: Seque
             if known.fixed_week:
                 fixed[p.id] = known.fixed_week
         members.setdefault(p.id, []).extend([week] * p.size)
-        if old in pooled_history and known is None:
-            # A new pooled problem brings its history, unless that history is only last week's:
-            # then it is as new as a problem first clustered this week.
-            if any(w < shift_week(week, -1) for w in pooled_history[old]):
-                members[p.id].extend(pooled_history[old])
+        # A new pooled problem brings its history, unless that history is only last week's:
+        # then it is as new as a problem first clustered this week.
+        if old in pooled_history and known is None and any(w < shift_week(week, -1) for w in pooled_history[old]):
+            members[p.id].extend(pooled_history[old])
         centroid = found.centroids.pop(old)
         found.centroids.setdefault(p.id, centroid)  # the larger fragment's centroid
     found.problem_of = [ids.get(x) if x else None for x in found.problem_of]

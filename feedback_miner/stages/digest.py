@@ -11,14 +11,14 @@ import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from feedback_miner.domain.metrics import MetricValue
 from feedback_miner.domain.trends import sparkline
 from feedback_miner.domain.types import CATEGORY_IDS, Problem
 
-__all__ = ["Summary", "Digest", "problem_dict", "build_digest"]
+__all__ = ["Digest", "Summary", "build_digest", "problem_dict"]
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def build_digest(
     emerging = [p for p in ranked if p.emerging and p.category != "other"]
     return Digest(
         period=period,
-        generated_at=(generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        generated_at=(generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
         counts={
             "analysed": len(categories), "other": cnt.get("other", 0), "unclustered": unclustered,
             "problems": len(problems), "by_category": {c: cnt.get(c, 0) for c in CATEGORY_IDS},

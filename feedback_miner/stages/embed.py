@@ -9,7 +9,7 @@ import numpy as np
 
 from feedback_miner.stages.protocols import Embedder, EmbeddingCache, NullProgress, Progress
 
-__all__ = ["text_hash", "embed_texts"]
+__all__ = ["embed_texts", "text_hash"]
 
 
 def text_hash(text: str) -> str:

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Embedder", "EmbeddingCache", "Progress", "NullProgress"]
+__all__ = ["Embedder", "EmbeddingCache", "NullProgress", "Progress"]
 
 
 class Embedder(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ def test_bad_weeks_and_empty_weeks_are_clear_errors(clf: LinearSoftmaxClassifier
 
 def test_in_memory_store_matches_the_protocol() -> None:
     store: FeedbackStore = InMemoryStore()  # mypy checks the structural match; this checks it at run time
-    when = datetime(2026, 11, 10, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 10, tzinfo=UTC)
     fid, outcome = store.upsert_feedback(FeedbackItem(text="x", source="s", external_id="1", created_at=when))
     assert (fid, outcome) == (1, "stored")
     assert store.upsert_feedback(FeedbackItem(text="x", source="s", external_id="1", created_at=when))[1] == "duplicate"
