@@ -72,12 +72,22 @@ def problem_detail(store: Store, problem_id: str, *, quotes: int = 10) -> dict[s
             raise NotFoundError(f"no problem with id {problem_id!r}")
         weeks = c.execute(select(pw).where(pw.c.problem_id == problem_id).order_by(pw.c.week)).mappings().all()
         members = c.execute(
-            select(fb.c.id, fb.c.text, fb.c.source, fb.c.created_at, *[fb.c[f] for f in _BREAKDOWN_FIELDS])
+            select(fb.c.id, fb.c.text, fb.c.source, fb.c.external_id, fb.c.created_at,
+                   *[fb.c[f] for f in _BREAKDOWN_FIELDS])
             .select_from(pm.join(fb, fb.c.id == pm.c.feedback_id))
             .where(pm.c.problem_id == problem_id).order_by(fb.c.created_at.desc())).mappings().all()
+        latest = weeks[-1] if weeks else None
+        everyone = c.execute(select(*[fb.c[f] for f in _BREAKDOWN_FIELDS]).where(
+            fb.c.week.in_([w["week"] for w in weeks[-6:]]))).mappings().all() if weeks else []
     breakdowns = {f: dict(Counter(str(m[f]) for m in members if m[f] is not None).most_common(10))
                   for f in _BREAKDOWN_FIELDS}
-    latest = weeks[-1] if weeks else None
+    baselines: dict[str, dict[str, float]] = {}
+    for f, counts in breakdowns.items():
+        known = [str(r[f]) for r in everyone if r[f] is not None]
+        if counts and known:
+            allc = Counter(known)
+            baselines[f] = {k: round(allc.get(k, 0) / len(known), 4) for k in counts}
+    detail = json.loads(latest["detail"] or "{}") if latest else {}
     return {
         "id": row["id"], "category": row["category"], "title": row["title"],
         "keywords": json.loads(row["keywords"] or "[]"), "first_week": row["first_week"],
@@ -85,12 +95,16 @@ def problem_detail(store: Store, problem_id: str, *, quotes: int = 10) -> dict[s
         "status": latest["status"] if latest else None,
         "severity": latest["severity"] if latest else None, "priority": latest["priority"] if latest else None,
         "weekly_counts": {w["week"]: int(w["count"]) for w in weeks},
-        "trend": json.loads(latest["detail"] or "{}").get("trend") if latest else None,
+        "trend": detail.get("trend"),
+        "severity_terms": detail.get("severity_terms", []), "satisfaction": detail.get("satisfaction") or {},
+        "error_codes": detail.get("error_codes", []),
         "member_count": len(members),
-        "members": [{"id": int(m["id"]), "text": m["text"], "source": m["source"],
+        "members": [{"id": int(m["id"]), "text": m["text"], "source": m["source"], "external_id": m["external_id"],
                      "created_at": m["created_at"].isoformat() if m["created_at"] else None}
                     for m in members[:quotes]],
+        "tickets": [{"source": m["source"], "external_id": m["external_id"]} for m in members[:200]],
         "breakdowns": {k: v for k, v in breakdowns.items() if v},
+        "baselines": baselines,
     }
 
 

@@ -139,7 +139,12 @@ def _save(uow: UnitOfWork, week: str, items: Sequence[FeedbackItem], preds: Sequ
         cent = found.centroids[p.id]
         if known is not None:
             cent = update_centroid(known.centroid, cent, 3.0, 1.0)
-        detail: Mapping[str, Any] = {"trend": p.trend_statistic, "title": p.title}
+        detail: Mapping[str, Any] = {
+            "trend": p.trend_statistic, "title": p.title, "error_codes": list(p.error_codes),
+            "severity_terms": [{"name": t.name, "value": round(t.value, 4), "weight": t.weight,
+                                "contribution": round(t.contribution, 4), "explanation": t.explanation}
+                               for t in p.severity_terms],
+            "satisfaction": dict(p.satisfaction)}
         upserts.append(ProblemUpsert(
             id=p.id, category=p.category, title=p.title, keywords=tuple(p.keywords), centroid=cent, count=p.size,
             severity=p.severity, priority=p.priority, status=p.status, detail=detail,
