@@ -30,7 +30,7 @@ def make_embedder(settings: Settings, *, online: bool = False) -> Embedder:
         return OnnxInt8Embedder()
     from feedback_miner.adapters.embedders import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
+    return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size, verbose=settings.verbose)
 
 
 def cluster_params(settings: Settings) -> ClusterParams:

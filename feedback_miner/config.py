@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     )
     session_secret: str | None = Field(default=None, description="Signs page sessions; random per process if unset.")
     embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    verbose: bool = Field(default=False, description="Show the libraries' own progress bars and warnings.")
     classifier_version: str | None = Field(
         default=None, description="Classifier version to load; default the promoted one."
     )

@@ -32,7 +32,7 @@ def minilm_path() -> Path:
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 through sentence-transformers (CPU)."""
 
-    def __init__(self, *, batch_size: int = 64, threads: int | None = None) -> None:
+    def __init__(self, *, batch_size: int = 64, threads: int | None = None, verbose: bool = False) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
@@ -41,6 +41,11 @@ class SentenceTransformerEmbedder:
 
             if threads:
                 torch.set_num_threads(threads)
+            if not verbose:  # the library's own "Loading weights" bar and warnings, only when asked
+                import transformers
+
+                transformers.utils.logging.disable_progress_bar()
+                transformers.utils.logging.set_verbosity_error()
             self._model = SentenceTransformer(str(minilm_path()), device="cpu", local_files_only=True)
         except ModelError:
             raise

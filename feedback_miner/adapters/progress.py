@@ -19,8 +19,8 @@ class TqdmProgress:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, desc=description, file=sys.stderr, leave=False)
-        else:
-            print(f"{description} ({total})…", file=sys.stderr, flush=True)
+        else:  # not a terminal (a log, CI): one line per step, no bar
+            print(f"{description}: {total}…", file=sys.stderr, flush=True)
 
     def advance(self, n: int = 1) -> None:
         if self._bar is not None:

@@ -21,6 +21,18 @@ __all__ = ["DbOpt", "app", "container", "fail", "handled", "progress", "settings
 app = typer.Typer(help="Feedback Miner: turn customer feedback into the short list of problems to fix next.",
                   no_args_is_help=True, add_completion=False)
 
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also show the libraries' own progress "
+                                                                         "bars, warnings and logs")] = False) -> None:
+    """Feedback Miner: turn customer feedback into the short list of problems to fix next."""
+    if verbose:
+        import logging
+        import os
+
+        os.environ["FM_VERBOSE"] = "1"  # read by Settings, so every collaborator built later sees it
+        logging.basicConfig(level=logging.INFO)
+
 DbOpt = Annotated[str | None, typer.Option(
     "--db", help="SQLAlchemy database URL (env FM_DATABASE_URL); default sqlite:///feedback_miner.db")]
 

@@ -42,7 +42,7 @@ def embed_texts(
             todo[h] = t
     if todo:
         keys = list(todo)
-        progress.start(f"Embedding {len(keys)} new texts ({embedder.model_id})", len(keys))
+        progress.start(f"Embedding new texts ({embedder.model_id})", len(keys))
         for i in range(0, len(keys), chunk_size):
             chunk = keys[i : i + chunk_size]
             vecs = embedder.embed([todo[h] for h in chunk])
