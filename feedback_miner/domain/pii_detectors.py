@@ -2,7 +2,7 @@
 
 Each detector takes the text and the spans already claimed by an earlier detector and returns
 new ``(start, end)`` spans. Checksums decide where a regex alone would guess: cards need the
-Luhn check and a card-network first digit, IBANs the ISO 13616 length of their country and the
+Luhn check and a card network's prefix and length, IBANs the ISO 13616 length of their country and the
 mod-97 check, so order numbers, invoice ids and tracking numbers are left alone.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["luhn_ok", "iban_ok", "find_emails", "find_ibans", "find_cards", "IBAN_LENGTHS"]
+__all__ = ["IBAN_LENGTHS", "find_cards", "find_emails", "find_ibans", "iban_ok", "luhn_ok"]
 
 Span = tuple[int, int]
 
@@ -104,8 +104,27 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _network_length_ok(d: str) -> bool:
+    """Whether a card network issues numbers with this prefix and length (Visa, Mastercard, Amex,
+    Discover, JCB, Diners, UnionPay, Maestro, Mir). Excludes year-led runs like 20261110143000."""
+    n, p2, p4 = len(d), int(d[:2]), int(d[:4])
+    if d[0] == "4":
+        return n in (13, 16, 19)
+    if d[0] == "5":
+        return n == 16 if 51 <= p2 <= 55 else 12 < n <= 19  # Mastercard; Maestro 50, 56–59
+    if d[0] == "2":
+        return (2221 <= p4 <= 2720 and n == 16) or (2200 <= p4 <= 2204 and 16 <= n <= 19)
+    if d[0] == "3":
+        if p2 in (34, 37):
+            return n == 15
+        if 300 <= int(d[:3]) <= 305 or p2 in (36, 38, 39):
+            return 14 <= n <= 19
+        return 3528 <= p4 <= 3589 and 16 <= n <= 19
+    return d[0] == "6" and 16 <= n <= 19
+
+
 def _card_number(digits: str) -> bool:
-    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits)
+    return 13 <= len(digits) <= 19 and _network_length_ok(digits) and luhn_ok(digits)
 
 
 def _card_prefix_end(run: str) -> int | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from feedback_miner.domain.redact import DETECTORS, KINDS, Detector, find_pii, redact
 
-__all__ = ["KindScore", "CorpusScore", "load_corpus", "score_corpus"]
+__all__ = ["CorpusScore", "KindScore", "load_corpus", "score_corpus"]
 
 
 @dataclass

@@ -45,7 +45,7 @@ def _groups(candidate: str) -> list[str]:
 
 def _is_phone_shape(c: str, digits: str) -> bool:
     n = len(digits)
-    if c.startswith("+") or c.startswith("(+"):
+    if c.startswith(("+", "(+")):
         return 7 <= n <= 15
     if c.startswith("00") and c[2:3] not in ("", "0"):
         return 7 <= n - 2 <= 15

@@ -15,8 +15,20 @@ from feedback_miner.domain.pii_detectors import find_cards, find_emails, find_ib
 from feedback_miner.domain.pii_phone import find_phones
 
 __all__ = [
-    "redact", "find_pii", "contains_pii", "luhn_ok", "iban_ok", "PiiSpan", "Detector", "DETECTORS", "KINDS",
-    "TOKENS", "EMAIL_TOKEN", "PHONE_TOKEN", "CARD_TOKEN", "IBAN_TOKEN",
+    "CARD_TOKEN",
+    "DETECTORS",
+    "EMAIL_TOKEN",
+    "IBAN_TOKEN",
+    "KINDS",
+    "PHONE_TOKEN",
+    "TOKENS",
+    "Detector",
+    "PiiSpan",
+    "contains_pii",
+    "find_pii",
+    "iban_ok",
+    "luhn_ok",
+    "redact",
 ]
 
 EMAIL_TOKEN = "[EMAIL]"
