@@ -42,12 +42,14 @@ def ingest(
     source: Annotated[str, typer.Option(help="source name for rows without a source column")] = "file",
     mapping: Annotated[Optional[Path], typer.Option(help="JSON/TOML file mapping fields to columns, e.g. {\"text\": \"comment\"}")] = None,
     column: Annotated[Optional[list[str]], typer.Option("--column", "-c", help="FIELD=COLUMN, repeatable (e.g. -c text=comment)")] = None,
+    delimiter: Annotated[Optional[str], typer.Option(help="CSV delimiter: , ; tab or |; default sniffed")] = None,
     show_errors: Annotated[int, typer.Option(help="how many bad rows to list")] = 50,
 ) -> None:
     """Load survey comments or ticket exports into the store (idempotent on source + external id)."""
-    from feedback_miner.adapters.readers import read_mapping_file, read_rows
+    from feedback_miner.adapters.readers import open_table, read_mapping_file
     from feedback_miner.bootstrap import make_store
-    from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
+    from feedback_miner.domain.pii_policy import usable_key
+    from feedback_miner.stages.ingest import IngestReport, parse_rows, plan_columns
 
     try:
         cols = read_mapping_file(mapping) if mapping else {}
@@ -56,9 +58,18 @@ def ingest(
                 raise FeedbackMinerError(f"--column {spec!r} must look like FIELD=COLUMN")
             k, v = spec.split("=", 1)
             cols[k.strip()] = v.strip()
-        store = make_store(_settings(db))
+        s = _settings(db)
+        key = usable_key(s.pseudonym_key.get_secret_value() if s.pseudonym_key else None)
+        table = open_table(file, delimiter=delimiter)
+        plan = plan_columns(table.columns, cols)
+        if table.delimiter:
+            typer.echo(f"delimiter: {table.describe_delimiter()}", err=True)
+        typer.echo(f"columns: {plan.describe()}", err=True)
+        for warning in plan.warnings:
+            typer.secho(f"warning: {warning}", fg="yellow", err=True)
+        store = make_store(s)
         report = IngestReport()
-        for item in parse_rows(read_rows(file), ColumnMapping(cols), default_source=source, report=report):
+        for item in parse_rows(table.rows, plan.mapping, default_source=source, report=report, pseudonym_key=key):
             _, outcome = store.upsert_feedback(item)
             if outcome == "stored":
                 report.stored += 1
@@ -76,6 +87,9 @@ def ingest(
     if len(report.errors) > show_errors:
         typer.echo(f"… and {len(report.errors) - show_errors} more bad rows", err=True)
     typer.echo(report.summary())
+    if report.accepted == 0:
+        typer.secho("error: no row was stored", fg="red", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -141,19 +155,19 @@ def classify(
 ) -> None:
     """Write every input row back with category, confidence and secondary_category."""
     from feedback_miner.bootstrap import make_classifier, make_embedder
-    from feedback_miner.domain.redact import redact
+    from feedback_miner.domain.pii_policy import redact_record
     from feedback_miner.pipeline import classify_texts
 
     s = Settings()
     try:
         with input.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
-            rows = list(reader)
+            rows = [redact_record(r) for r in reader]  # every cell, as it is written back to OUT
             fields = list(reader.fieldnames or [])
         if text_column not in fields:
             raise FeedbackMinerError(f"{input}: no column {text_column!r}; columns are {fields}")
         clf, _ = make_classifier(s)
-        texts = [redact(" ".join((r.get(text_column) or "").split())) for r in rows]
+        texts = [" ".join((r.get(text_column) or "").split()) for r in rows]
         preds, _ = classify_texts(texts, make_embedder(s), clf, progress=_progress())  # type: ignore[arg-type]
     except FeedbackMinerError as exc:
         _fail(exc)
