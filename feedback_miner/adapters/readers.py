@@ -170,7 +170,7 @@ def count_rows(path: str | Path) -> int | None:
             import pyarrow.parquet as pq
 
             return int(pq.ParquetFile(p).metadata.num_rows)
-        except Exception:
+        except Exception:  # noqa: BLE001 - only a progress-bar hint; reading reports the real error
             return None
     with p.open("rb") as fh:
         n = sum(1 for _ in fh)

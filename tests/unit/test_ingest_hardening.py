@@ -41,8 +41,8 @@ def test_numeric_times_in_jsonl_are_epochs_or_row_errors(tmp_path: Path) -> None
 
 
 def test_numeric_times_in_parquet(tmp_path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     pq.write_table(pa.table({"text": ["a", "b", "c", "d"], "created_at": [1731230000000, 1e20, float("nan"), 1731230000],
                              "external_id": ["1", "2", "3", "4"]}), tmp_path / "f.parquet")
@@ -87,7 +87,7 @@ def test_delimiter_is_sniffed_and_reported(tmp_path: Path, sep: str, name: str) 
     table = open_table(p)
     assert table.delimiter == sep and table.describe_delimiter() == name
     assert table.columns == ["id", "text", "created_at"]
-    items, report = _parse(table.rows, {"external_id": "id"})
+    items, _ = _parse(table.rows, {"external_id": "id"})
     assert [i.text for i in items] == ["Le paiement échoue, encore", "Colis perdu; aucune nouvelle"]
 
 
