@@ -111,6 +111,38 @@ def _speed(cases: list[dict[str, Any]]) -> dict[str, float]:
     return {"corpus_chars_per_s": round(short), "ms_per_20k_char_text": round((time.perf_counter() - t0) / 20 * 1e3, 2)}
 
 
+def _store_grep(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ingest the corpus through the CLI into a fresh SQLite file, PII also in ids and labels; grep the dump."""
+    import csv
+    import os
+    import sqlite3
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from feedback_miner.cli import app
+
+    with tempfile.TemporaryDirectory() as d:
+        src, db = Path(d) / "corpus.csv", Path(d) / "fm.db"
+        with src.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["external_id", "customer_id", "segment", "device", "created_at", "text"])
+            for n, c in enumerate(cases):
+                vals = [p["value"] for p in c["pii"]] or [f"c{n}"]
+                w.writerow([f"{vals[0]}#{n}", vals[-1], vals[0], vals[-1], "2026-11-10T10:00:00Z", c["text"]])
+        os.environ.setdefault("FM_PSEUDONYM_KEY", "bench-redaction-key-0123456789")
+        r = CliRunner().invoke(app, ["ingest", str(src), "--db", f"sqlite:///{db}"])
+        con = sqlite3.connect(db)
+        dump = "\n".join(con.iterdump())
+        con.close()
+    values = {p["value"] for c in cases for p in c["pii"]}
+    leaked = sorted(v for v in values if v in dump)
+    kept = sum(1 for c in cases if not c["pii"] and c["text"] in dump)
+    return {"cli_exit": r.exit_code, "pii_values": len(values), "found_in_store": len(leaked), "leaked": leaked,
+            "lookalike_texts_stored_verbatim": kept, "lookalikes": sum(1 for c in cases if not c["pii"]),
+            "summary": r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""}
+
+
 def main() -> None:
     cases = load_corpus(CORPUS)
     score = score_corpus(cases)
@@ -129,12 +161,17 @@ def main() -> None:
     print("\nheld-out: phonenumbers' example numbers (every region, mobile + fixed line)")
     for name, r in held.items():
         print(f"  {name:<32} {r}" if isinstance(r, str) else f"  {name:<32} recall {r['recall']:.3f} of {r['numbers']}")
+    grep = _store_grep(cases)
+    print(f"\nstore grep: {grep['pii_values']} distinct PII values (in text, ids, segment, device) ingested by the "
+          f"CLI into a fresh SQLite file: {grep['found_in_store']} found in its dump; "
+          f"{grep['lookalike_texts_stored_verbatim']}/{grep['lookalikes']} look-alike texts stored verbatim "
+          f"({grep['summary']})")
     speed = _speed(cases)
     print(f"\nspeed: {speed['corpus_chars_per_s']:,} chars/s on corpus texts; "
           f"{speed['ms_per_20k_char_text']} ms for one 20,000-char text")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"corpus": score.as_dict(), "failures": score.failures, "phone_engines": engines,
-                               "held_out_phone": held, "speed": speed}, indent=2, ensure_ascii=False) + "\n")
+                               "held_out_phone": held, "store_grep": grep, "speed": speed}, indent=2, ensure_ascii=False) + "\n")
     log(f"wrote {OUT.relative_to(ROOT)}")
 
 

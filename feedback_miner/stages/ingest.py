@@ -172,8 +172,8 @@ def parse_row(raw: Mapping[str, object], row: int, mapping: ColumnMapping, defau
     for f in LABEL_FIELDS:
         v = cells[f]
         if v is not None:
-            v = protect_label(check_length(_squash(v), row=row, field=f))
-            v = v.lower() if f in ("channel", "segment", "source") else v
+            v = check_length(_squash(v), row=row, field=f)
+            v = protect_label(v.lower() if f in ("channel", "segment", "source") else v)
         labels[f] = v
     ids: dict[str, str | None] = {}
     for f in ID_FIELDS:
