@@ -78,7 +78,7 @@ def find_ibans(text: str, claimed: list[Span]) -> list[Span]:
 # --- payment cards ----------------------------------------------------------------------------
 # A run of digit groups joined by one space, dot or dash. A card may be glued to letters
 # ("visa4111...") but never to other digits.
-_CARD_RUN = re.compile(r"(?<!\d)\d+(?:[ .-]\d+)*(?!\d)")
+_CARD_RUN = re.compile(r"(?<!\d)\d(?:[ .-]?\d){12,}(?!\d)")  # 13+ digits
 _PREFERRED_LENGTHS = (16, 15, 19, 14, 13, 18, 17)
 _FILLER = r"(?:[\s,;:/|-]|\b(?:and|with|the|my)\b)*"
 _EXPIRY = re.compile(
@@ -87,7 +87,7 @@ _EXPIRY = re.compile(
     re.IGNORECASE,
 )
 _CVV_WORD = r"\b(?:cvv2?|cvc2?|csc|cid|security\s+code)\b"
-_CVV_AFTER = re.compile(rf"{_FILLER}(?:{_CVV_WORD}[\s:.#-]*(?:is\s+)?)?\d{{3,4}}(?![\d/.:,]\d)(?!\d)", re.IGNORECASE)
+_CVV_AFTER = re.compile(rf"{_FILLER}(?:{_CVV_WORD}[\s:.#-]*(?:is\s+)?)?\d{{3,4}}(?![ /.:,-]?\d)", re.IGNORECASE)
 _CVV_LABELLED = re.compile(rf"{_CVV_WORD}[\s:.#-]*(?:is\s+)?\d{{3,4}}(?!\d)", re.IGNORECASE)
 
 
@@ -127,19 +127,23 @@ def _card_number(digits: str) -> bool:
     return 13 <= len(digits) <= 19 and _network_length_ok(digits) and luhn_ok(digits)
 
 
-def _card_prefix_end(run: str) -> int | None:
-    """Length of the leading part of a digit run that is a card number, preferring usual lengths."""
+def _card_in_run(run: str) -> tuple[int, int] | None:
+    """``(start, end)`` of a card number within a run of digit groups: whole groups, starting at
+    the earliest group that begins one, preferring the usual lengths (16, 15, 19, …)."""
     groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", run)]
     if len(groups) == 1:
-        return len(run) if _card_number(run) else None
-    ends: dict[int, int] = {}
-    count = 0
-    for start, end in groups:
-        count += end - start
-        ends[count] = end
-    for n in _PREFERRED_LENGTHS:
-        if n in ends and _card_number(re.sub(r"\D", "", run[: ends[n]])):
-            return ends[n]
+        return (0, len(run)) if _card_number(run) else None
+    for k, (first, _) in enumerate(groups):
+        ends: dict[int, int] = {}
+        count = 0
+        for start, end in groups[k:]:
+            count += end - start
+            ends[count] = end
+        if count < 13:
+            return None
+        for n in _PREFERRED_LENGTHS:
+            if n in ends and _card_number(re.sub(r"\D", "", run[first:ends[n]])):
+                return first, ends[n]
     return None
 
 
@@ -155,12 +159,14 @@ def _tail(text: str, pos: int) -> int:
 def find_cards(text: str, claimed: list[Span]) -> list[Span]:
     spans: list[Span] = []
     for m in _CARD_RUN.finditer(text):
-        end = _card_prefix_end(m.group(0))
-        if end is None:
-            continue
-        span = (m.start(), _tail(text, m.start() + end))
-        if not _overlaps(span, claimed + spans):
-            spans.append(span)
+        run, base = m.group(0), m.start()
+        while (found := _card_in_run(run)) is not None:  # a run may hold two cards
+            span = (base + found[0], _tail(text, base + found[1]))
+            if not _overlaps(span, claimed + spans):
+                spans.append(span)
+            rest = run[span[1] - base:]
+            stripped = rest.lstrip(" .-")
+            base, run = span[1] + len(rest) - len(stripped), stripped
     for m in _CVV_LABELLED.finditer(text):
         if not _overlaps(m.span(), claimed + spans):
             spans.append(m.span())

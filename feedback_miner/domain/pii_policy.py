@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
@@ -57,6 +58,7 @@ LIMITS: dict[str, int] = {
     "device": 200, "browser": 200, "app_version": 200, "ticket_status": 32, "satisfaction": 8, "category": 32,
 }
 _PSEUDONYM_PREFIX = "pid_"
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 
 
 def pseudonym(value: str, key: str) -> str:
@@ -124,9 +126,10 @@ def cell_text(value: object, *, row: int, field: str) -> str | None:
         s = value.isoformat()
     else:
         s = str(value)
-    if "\x00" in s:
+    bad = _BAD_CHAR.search(s)
+    if bad and bad.group(0) == "\x00":
         raise RowError(row, field, "contains a NUL character")
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in s):
+    if bad:
         raise RowError(row, field, "broken encoding (value is not valid UTF-8)")
     return s if s.strip() else None
 

@@ -218,14 +218,14 @@ def parse_rows(
     Two rows with the same (source, external id) but different text are a conflict: the first is
     kept and the second reported, naming both row numbers.
     """
-    seen: dict[tuple[str, str], tuple[int, bytes]] = {}
+    seen: dict[bytes, tuple[int, bytes]] = {}  # digest of (source, id) -> first row, digest of its text
     for row, raw in rows:
         report.read += 1
         try:
             if "__error__" in raw:
                 raise RowError(row, None, str(raw["__error__"]))
             item = parse_row(raw, row, mapping, default_source, pseudonym_key=pseudonym_key)
-            key = (item.source, item.external_id)
+            key = hashlib.blake2b(f"{item.source}\x1f{item.external_id}".encode(), digest_size=16).digest()
             digest = hashlib.blake2b(item.text.encode(), digest_size=8).digest()
             first = seen.setdefault(key, (row, digest))
             if first[1] != digest:
