@@ -59,7 +59,6 @@ class IngestReport:
     duplicates: int = 0
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
