@@ -73,7 +73,7 @@ def plan_columns(columns: Sequence[str], explicit: Mapping[str, str] | None = No
     """Resolve the column of each field: explicit mapping, else the field's own name, else an alias.
 
     Raises one file-level :class:`InputError` when a mapped column is absent (naming it and the
-    columns present) or when no column holds the text.
+    columns present) or when no column holds the text or the time.
     """
     explicit = dict(explicit or {})
     ColumnMapping(explicit)  # validates the field names
@@ -99,12 +99,12 @@ def plan_columns(columns: Sequence[str], explicit: Mapping[str, str] | None = No
                 break
     if "text" not in used:
         raise InputError(f"no text column: map one with --column text=COLUMN; columns present: {listing}")
+    if "created_at" not in used and "opened_at" not in used:
+        raise InputError(f"no time column (created_at or opened_at): map one with --column created_at=COLUMN; "
+                         f"columns present: {listing}")
     warnings = []
     if "external_id" not in used:
         warnings.append("no id column: each row gets an id derived from its text, time and customer, so "
                         "idempotency rests on content (an edited text is stored as a new row); map one with "
                         "--column external_id=COLUMN")
-    if "created_at" not in used and "opened_at" not in used:
-        warnings.append("no time column (created_at/opened_at): every row will be rejected; map one with "
-                        "--column created_at=COLUMN")
     return ColumnPlan(ColumnMapping(used), used, tuple(warnings))

@@ -58,9 +58,12 @@ def test_a_mapped_column_that_does_not_exist_is_one_file_error() -> None:
     assert "'body'" in msg and "mapped to text" in msg and "'comment', 'when'" in msg
 
 
-def test_no_text_column_is_one_file_error() -> None:
+def test_no_text_or_time_column_is_one_file_error() -> None:
     with pytest.raises(InputError, match="no text column.*'a', 'b'"):
         plan_columns(["a", "b"])
+    with pytest.raises(InputError, match="no time column.*'text', 'b'"):
+        plan_columns(["text", "b"])
+    assert plan_columns(["text", "opened_at"]).used == {"text": "text", "opened_at": "opened_at"}
 
 
 def test_default_mapping_for_obvious_names_and_the_no_id_warning() -> None:
