@@ -19,6 +19,7 @@ from feedback_miner.adapters import queries, webhooks
 from feedback_miner.adapters.keys import ApiKey
 from feedback_miner.adapters.store import Store
 from feedback_miner.config import Settings
+from feedback_miner.domain.pii_policy import usable_key
 from feedback_miner.domain.redact import redact
 from feedback_miner.domain.weeks import last_complete_week, week_bounds
 from feedback_miner.errors import ConflictError, InputError, NotFoundError, RowError
@@ -130,6 +131,8 @@ class Services:
         self.online_embedder = BatchingEmbedder(online_embedder or embedder)  # /v1/classify: concurrent calls share batches
         self._run_lock = threading.Lock()
         self._run_thread: threading.Thread | None = None
+        key = settings.pseudonym_key
+        self._pseudonym_key = usable_key(key.get_secret_value() if key else None)  # ConfigError at start-up if bad
 
     # -- ingest -----------------------------------------------------------------------------
     def _store_raw(self, index: int, raw: Mapping[str, object], default_source: str) -> dict[str, Any]:
@@ -138,7 +141,7 @@ class Services:
             return {"index": index, "status": "rejected", "id": None,
                     "error": {"field": bad, "message": "contains a NUL or an unpaired surrogate character"}}
         try:
-            item = parse_row(raw, index, _MAPPING, default_source)
+            item = parse_row(raw, index, _MAPPING, default_source, pseudonym_key=self._pseudonym_key)
         except RowError as err:
             return {"index": index, "status": "rejected", "id": None,
                     "error": {"field": err.field, "message": err.reason}}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "default_models_dir"]
@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     zendesk_secret: str | None = None
     freshdesk_secret: str | None = None
     jira_secret: str | None = None
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="FM_PSEUDONYM_KEY: secret for the keyed pseudonyms (pid_<hex>, HMAC-SHA256) that replace an "
+        "external_id or customer_id holding an email, phone, card or IBAN. No default: without it such a row is "
+        "refused with a ConfigError naming this variable; at least 16 characters (checked by "
+        "feedback_miner.domain.pii_policy.usable_key). Keep it stable (a new key gives new pseudonyms).",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -44,8 +44,8 @@ class SentenceTransformerEmbedder:
             if not verbose:  # the library's own "Loading weights" bar and warnings, only when asked
                 import transformers
 
-                transformers.utils.logging.disable_progress_bar()
-                transformers.utils.logging.set_verbosity_error()
+                transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+                transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
             self._model = SentenceTransformer(str(minilm_path()), device="cpu", local_files_only=True)
         except ModelError:
             raise

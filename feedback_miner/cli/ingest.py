@@ -18,9 +18,11 @@ __all__ = ["analyze", "classify", "ingest", "ingest_file"]
 
 
 def ingest_file(c: Container, file: Path, *, source: str, mapping: Path | None, column: list[str] | None,
-                show_errors: int) -> None:
-    from feedback_miner.adapters.readers import read_mapping_file, read_rows
-    from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
+                show_errors: int, delimiter: str | None = None) -> None:
+    """Ingest one file; exits 1 when no row was accepted (a re-ingest of duplicates is fine)."""
+    from feedback_miner.adapters.readers import open_table, read_mapping_file
+    from feedback_miner.domain.pii_policy import usable_key
+    from feedback_miner.stages.ingest import IngestReport, parse_rows, plan_columns
 
     cols = read_mapping_file(mapping) if mapping else {}
     for spec in column or []:
@@ -28,10 +30,18 @@ def ingest_file(c: Container, file: Path, *, source: str, mapping: Path | None, 
             raise InputError(f"--column {spec!r} must look like FIELD=COLUMN")
         k, v = spec.split("=", 1)
         cols[k.strip()] = v.strip()
-    col_map = ColumnMapping(cols)
+    s = c.settings
+    key = usable_key(s.pseudonym_key.get_secret_value() if s.pseudonym_key else None)
+    table = open_table(file, delimiter=delimiter)
+    plan = plan_columns(table.columns, cols)
+    if table.delimiter:
+        typer.echo(f"delimiter: {table.describe_delimiter()}", err=True)
+    typer.echo(f"columns: {plan.describe()}", err=True)
+    for warning in plan.warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
     store = c.store
     report = IngestReport()
-    for item in parse_rows(read_rows(file), col_map, default_source=source, report=report):
+    for item in parse_rows(table.rows, plan.mapping, default_source=source, report=report, pseudonym_key=key):
         _, outcome = store.upsert_feedback(item)
         if outcome == "stored":
             report.stored += 1
@@ -44,6 +54,9 @@ def ingest_file(c: Container, file: Path, *, source: str, mapping: Path | None, 
     if len(report.errors) > show_errors:
         typer.echo(f"… and {len(report.errors) - show_errors} more bad rows", err=True)
     typer.echo(report.summary())
+    if report.accepted == 0:
+        typer.secho("error: no row was stored", fg="red", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -53,11 +66,16 @@ def ingest(
     source: Annotated[str, typer.Option(help="source name for rows without a source column")] = "file",
     mapping: Annotated[Path | None, typer.Option(help="JSON/TOML file mapping fields to columns, e.g. {\"text\": \"comment\"}")] = None,
     column: Annotated[list[str] | None, typer.Option("--column", "-c", help="FIELD=COLUMN, repeatable (e.g. -c text=comment)")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter: , ; tab or |; default sniffed")] = None,
     show_errors: Annotated[int, typer.Option(help="how many bad rows to list")] = 50,
 ) -> None:
-    """Load survey comments or ticket exports into the store (idempotent on source + external id)."""
+    """Load survey comments or ticket exports into the store (idempotent on source + external id).
+
+    Exit status: 0 when rows were stored (or were all already there), 1 when no row was accepted,
+    2 on a file-level or configuration error."""
     with handled():
-        ingest_file(container(db), file, source=source, mapping=mapping, column=column, show_errors=show_errors)
+        ingest_file(container(db), file, source=source, mapping=mapping, column=column, show_errors=show_errors,
+                    delimiter=delimiter)
 
 
 @app.command()
@@ -67,19 +85,19 @@ def classify(
     text_column: Annotated[str, typer.Option(help="column holding the text")] = "text",
 ) -> None:
     """Write every input row back with category, confidence and secondary_category (text redacted)."""
-    from feedback_miner.domain.redact import redact
+    from feedback_miner.domain.pii_policy import redact_record
     from feedback_miner.services.analysis import classify_texts
 
     with handled():
         with input.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
-            rows = list(reader)
+            rows = [redact_record(r) for r in reader]  # every cell, as it is written back to OUT
             fields = list(reader.fieldnames or [])
         if text_column not in fields:
             raise InputError(f"{input}: no column {text_column!r}; columns are {fields}")
         c = container()
         clf, _ = c.classifier()
-        texts = [redact(" ".join((r.get(text_column) or "").split())) for r in rows]
+        texts = [" ".join((r.get(text_column) or "").split()) for r in rows]
         preds, _ = classify_texts(texts, c.embedder(), clf, progress=progress())
     with output.open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=[*fields, "category", "confidence", "secondary_category"])
@@ -90,7 +108,7 @@ def classify(
                 r.update(category="", confidence="", secondary_category="")
             else:
                 r.update(category=p.category, confidence=f"{p.confidence:.4f}", secondary_category=p.secondary_category or "")
-            w.writerow({k: (redact(v) if isinstance(v, str) else v) for k, v in r.items()})
+            w.writerow(r)
     typer.echo(f"wrote {len(rows)} rows to {output}")
 
 

@@ -1,62 +1,87 @@
-"""Personal-data redaction: emails, phone numbers and payment-card numbers.
+"""Personal-data redaction: emails, IBANs, payment cards (with expiry/CVV) and phone numbers.
 
-Applied at ingest, before anything is stored, embedded or shown. Card numbers are recognised
-by length (13–19 digits, spaces or dashes allowed) and the Luhn checksum, so order numbers and
-error codes are left alone; phone numbers need 7–15 digits with a phone-like shape.
+Applied at ingest, before anything is stored, embedded or shown, and to every text the
+``classify`` paths write out. Detectors run in a fixed order (email, IBAN, card, phone); a later
+one never touches a span an earlier one claimed. Precision and recall per kind are measured on
+``tests/data/redaction_corpus.jsonl`` by ``benchmarks/bench_redaction.py``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-__all__ = ["redact", "luhn_ok", "EMAIL_TOKEN", "PHONE_TOKEN", "CARD_TOKEN"]
+from feedback_miner.domain.pii_detectors import find_cards, find_emails, find_ibans, iban_ok, luhn_ok
+from feedback_miner.domain.pii_phone import find_phones
 
+__all__ = [
+    "CARD_TOKEN",
+    "DETECTORS",
+    "EMAIL_TOKEN",
+    "IBAN_TOKEN",
+    "KINDS",
+    "PHONE_TOKEN",
+    "TOKENS",
+    "Detector",
+    "PiiSpan",
+    "contains_pii",
+    "find_pii",
+    "iban_ok",
+    "luhn_ok",
+    "redact",
+]
+
+_DIGIT = re.compile(r"\d")
 EMAIL_TOKEN = "[EMAIL]"
 PHONE_TOKEN = "[PHONE]"
 CARD_TOKEN = "[CARD]"
+IBAN_TOKEN = "[IBAN]"
+KINDS: tuple[str, ...] = ("email", "iban", "card", "phone")
+TOKENS: dict[str, str] = {"email": EMAIL_TOKEN, "iban": IBAN_TOKEN, "card": CARD_TOKEN, "phone": PHONE_TOKEN}
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
-_PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]?\d{2,4}){1,4}(?![\w])"
+#: ``(text, spans claimed so far) -> new (start, end) spans``
+Detector = Callable[[str, list[tuple[int, int]]], list[tuple[int, int]]]
+DETECTORS: tuple[tuple[str, Detector], ...] = (
+    ("email", find_emails), ("iban", find_ibans), ("card", find_cards), ("phone", find_phones),
 )
 
 
-def luhn_ok(digits: str) -> bool:
-    """True when a digit string passes the Luhn checksum."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+@dataclass(frozen=True)
+class PiiSpan:
+    kind: str
+    start: int
+    end: int
 
 
-def _card(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group(0))
-    if 13 <= len(digits) <= 19 and luhn_ok(digits):
-        return CARD_TOKEN
-    return match.group(0)
+def find_pii(text: str, detectors: Sequence[tuple[str, Detector]] = DETECTORS) -> list[PiiSpan]:
+    """Every personal-data span in ``text``, sorted by position, non-overlapping."""
+    if "@" not in text and not _DIGIT.search(text):
+        return []  # every kind needs an @ or a digit
+    claimed: list[tuple[int, int]] = []
+    found: list[PiiSpan] = []
+    for kind, detect in detectors:
+        for start, end in detect(text, claimed):
+            claimed.append((start, end))
+            found.append(PiiSpan(kind, start, end))
+    return sorted(found, key=lambda s: s.start)
 
 
-def _phone(match: re.Match[str]) -> str:
-    raw = match.group(0)
-    digits = re.sub(r"\D", "", raw)
-    has_sep = bool(re.search(r"[\s.\-()]", raw)) or raw.startswith("+")
-    if 7 <= len(digits) <= 15 and (has_sep or len(digits) >= 10):
-        # Leave dates, times, versions and amounts alone.
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) or re.fullmatch(r"\d+\.\d+(\.\d+)*", raw):
-            return raw
-        return PHONE_TOKEN
-    return raw
+def contains_pii(text: str) -> bool:
+    """True when ``text`` holds an email, IBAN, card number or phone number."""
+    return bool(find_pii(text))
 
 
-def redact(text: str) -> str:
-    """Replace emails, payment-card numbers and phone numbers with placeholder tokens."""
-    text = _EMAIL.sub(EMAIL_TOKEN, text)
-    text = _CARD.sub(_card, text)
-    text = _PHONE.sub(_phone, text)
-    return text
+def redact(text: str, detectors: Sequence[tuple[str, Detector]] = DETECTORS) -> str:
+    """Replace each personal-data span with its placeholder token (``[EMAIL]``, ``[PHONE]``, …)."""
+    spans = find_pii(text, detectors)
+    if not spans:
+        return text
+    out: list[str] = []
+    pos = 0
+    for s in spans:
+        out.append(text[pos:s.start])
+        out.append(TOKENS[s.kind])
+        pos = s.end
+    out.append(text[pos:])
+    return "".join(out)

@@ -11,6 +11,7 @@ from pathlib import Path
 from feedback_miner.adapters.readers import read_rows
 from feedback_miner.adapters.render import render_digest
 from feedback_miner.config import Settings
+from feedback_miner.domain.pii_policy import usable_key
 from feedback_miner.domain.ports import Classifier
 from feedback_miner.errors import InputError
 from feedback_miner.services.analysis import analyze_items
@@ -39,7 +40,9 @@ def analyze_file(
         now = datetime.now(UTC).isoformat()
         rows = [(n, {**r, "__no_time__": now}) for n, r in rows]
     report = IngestReport()
-    items = list(parse_rows(rows, ColumnMapping(cols), default_source="file", report=report))
+    key = settings.pseudonym_key
+    items = list(parse_rows(rows, ColumnMapping(cols), default_source="file", report=report,
+                            pseudonym_key=usable_key(key.get_secret_value() if key else None)))
     if rows and text_column not in rows[0][1]:
         raise InputError(f"{input}: no column {text_column!r}; columns are {sorted(rows[0][1])}")
     for err in report.errors[:20]:

@@ -1,7 +1,10 @@
-"""Ingest: map raw rows onto feedback fields, validate, normalise and redact.
+"""Ingest: map raw rows onto feedback fields, validate, normalise and protect personal data.
 
 Pure: rows come in as ``(row_number, mapping)`` pairs from a reader adapter; out come
 :class:`FeedbackItem` objects and one :class:`RowError` per bad row (reported, then skipped).
+:func:`parse_row` is the one normalisation of every path — files (``parse_rows``), API items
+and webhooks — so NUL bytes, nested cells, length limits, times and the personal-data policy of
+:mod:`feedback_miner.domain.pii_policy` are the same everywhere.
 """
 
 from __future__ import annotations
@@ -10,42 +13,43 @@ import hashlib
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, date, datetime
 
+from feedback_miner.domain.pii_policy import (
+    ID_FIELDS,
+    LABEL_FIELDS,
+    LIMITS,
+    cell_text,
+    check_length,
+    protect_id,
+    protect_label,
+    shown,
+)
 from feedback_miner.domain.redact import redact
 from feedback_miner.domain.types import CATEGORY_IDS, FeedbackItem
-from feedback_miner.errors import InputError, RowError
+from feedback_miner.errors import RowError
+from feedback_miner.stages.ingest_columns import ALIASES, FIELDS, ColumnMapping, ColumnPlan, plan_columns
 
-__all__ = ["FIELDS", "ColumnMapping", "IngestReport", "parse_rows", "parse_time", "stable_external_id"]
+__all__ = [
+    "ALIASES",
+    "FIELDS",
+    "MAX_TEXT_CHARS",
+    "ColumnMapping",
+    "ColumnPlan",
+    "IngestReport",
+    "parse_row",
+    "parse_rows",
+    "parse_time",
+    "plan_columns",
+    "stable_external_id",
+]
 
-#: Canonical field names; a mapping renames file columns onto these.
-FIELDS: tuple[str, ...] = (
-    "text", "external_id", "source", "created_at", "channel", "segment", "customer_id", "rating",
-    "nps", "ces", "satisfaction", "device", "browser", "app_version", "ticket_status", "opened_at",
-    "first_response_at", "resolved_at", "first_contact_resolution", "escalated", "category",
-)
 _TIME_FIELDS = ("created_at", "opened_at", "first_response_at", "resolved_at")
 _RANGES = {"rating": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 _BOOL = {"true": True, "yes": True, "1": True, "y": True, "false": False, "no": False, "0": False, "n": False}
 _STATUSES = {"new", "open", "pending", "hold", "on-hold", "solved", "resolved", "closed", "reopened"}
-MAX_TEXT_CHARS = 20_000
-
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    """Canonical field → column name in the file. Unmapped fields use their own name."""
-
-    columns: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        unknown = sorted(set(self.columns) - set(FIELDS))
-        if unknown:
-            raise InputError(
-                f"column mapping names unknown field(s) {unknown}; allowed fields: {', '.join(FIELDS)}"
-            )
-
-    def column(self, name: str) -> str:
-        return self.columns.get(name, name)
+_EPOCH_MIN, _EPOCH_MAX = 946_684_800, 4_102_444_800  # 2000-01-01, 2100-01-01 (UTC)
+MAX_TEXT_CHARS = LIMITS["text"]
 
 
 @dataclass
@@ -60,6 +64,10 @@ class IngestReport:
     def rejected(self) -> int:
         return len(self.errors)
 
+    @property
+    def accepted(self) -> int:
+        return self.stored + self.updated + self.duplicates
+
     def summary(self) -> str:
         return (
             f"{self.read} rows read: {self.stored} stored, {self.updated} updated, "
@@ -67,23 +75,38 @@ class IngestReport:
         )
 
 
+def _epoch(value: float, *, row: int, name: str) -> datetime:
+    if not math.isfinite(value):
+        raise RowError(row, name, f"numeric time {value!r} is not a number")
+    for seconds in (value, value / 1000):
+        if _EPOCH_MIN <= seconds < _EPOCH_MAX:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+    raise RowError(row, name, f"numeric time {value!r} is not epoch seconds or milliseconds between 2000 and 2100")
+
+
 def parse_time(value: object, *, row: int, name: str) -> datetime:
-    """Parse an ISO 8601 time (``Z`` or offset; naive = UTC) or epoch seconds into aware UTC."""
+    """Aware UTC from ISO 8601 (``Z`` or offset; naive = UTC), a datetime/date, or epoch seconds or
+    milliseconds between 2000 and 2100 (numbers or digit strings); anything else is a RowError."""
     if isinstance(value, datetime):
         dt = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if math.isnan(float(value)):
-            raise RowError(row, name, "time is missing")
-        dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    elif isinstance(value, bool):
+        raise RowError(row, name, f"{value!r} is not a time")
+    elif isinstance(value, (int, float)):
+        dt = _epoch(float(value), row=row, name=name)
     else:
         s = str(value).strip()
+        if len(s) >= 9 and s.replace(".", "", 1).isdigit():  # 8 digits are a compact date (20261110)
+            return _epoch(float(s), row=row, name=name)
         try:
             dt = datetime.fromisoformat(s.replace(" UTC", "+00:00"))
         except ValueError:
-            raise RowError(row, name, f"unparseable time {s[:40]!r} (expected ISO 8601, e.g. 2026-11-17T09:30:00Z)") from None
+            raise RowError(row, name, f"unparseable time {shown(s)} (expected ISO 8601, e.g. 2026-11-17T09:30:00Z, "
+                                      "or epoch seconds)") from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def stable_external_id(text: str, created_at: datetime, customer_id: str | None) -> str:
@@ -92,89 +115,93 @@ def stable_external_id(text: str, created_at: datetime, customer_id: str | None)
     return "sha256:" + h[:32]
 
 
-def _blank(v: object) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
-
-
-def _int_in(v: object, *, row: int, name: str) -> int:
+def _int_in(v: str, *, row: int, name: str) -> int:
     lo, hi = _RANGES[name]
     try:
-        f = float(str(v).strip())
+        f = float(v.strip())
     except ValueError:
-        raise RowError(row, name, f"{v!r} is not a number (allowed {lo}–{hi})") from None
+        raise RowError(row, name, f"{shown(v)} is not a number (allowed {lo}–{hi})") from None
     if not f.is_integer() or not lo <= f <= hi:
-        raise RowError(row, name, f"{v!r} is out of range (allowed whole numbers {lo}–{hi})")
+        raise RowError(row, name, f"{shown(v)} is out of range (allowed whole numbers {lo}–{hi})")
     return int(f)
 
 
-def _bool(v: object, *, row: int, name: str) -> bool:
-    if isinstance(v, bool):
-        return v
-    b = _BOOL.get(str(v).strip().lower())
+def _bool(v: str, *, row: int, name: str) -> bool:
+    b = _BOOL.get(v.strip().lower())
     if b is None:
-        raise RowError(row, name, f"{v!r} is not true/false")
+        raise RowError(row, name, f"{shown(v)} is not true/false")
     return b
 
 
-def _text(v: object, row: int) -> str:
-    if _blank(v):
+def _squash(s: str) -> str:
+    return " ".join(s.split())
+
+
+def _choice(v: str | None, allowed: Iterable[str], *, row: int, name: str) -> str | None:
+    if v is None:
+        return None
+    v = check_length(_squash(v).lower(), row=row, field=name)
+    if v not in allowed:
+        raise RowError(row, name, f"{shown(v)} is not one of {', '.join(sorted(allowed))}")
+    return v
+
+
+def parse_row(raw: Mapping[str, object], row: int, mapping: ColumnMapping, default_source: str, *,
+              pseudonym_key: str | None = None) -> FeedbackItem:
+    """Validate one raw row into a protected :class:`FeedbackItem`; raise :class:`RowError`.
+
+    ``pseudonym_key`` (setting ``FM_PSEUDONYM_KEY``) replaces ids that hold personal data; without
+    it such a row raises :class:`~feedback_miner.errors.ConfigError`.
+    """
+    cells = {f: cell_text(raw.get(mapping.column(f)), row=row, field=f) for f in FIELDS}
+    if cells["text"] is None or not _squash(cells["text"]):
         raise RowError(row, "text", "text is empty")
-    s = str(v)
-    if "\ufffd" in s or any(0xDC80 <= ord(c) <= 0xDCFF for c in s):
+    if "\ufffd" in cells["text"]:
         raise RowError(row, "text", "broken encoding (text is not valid UTF-8)")
-    s = " ".join(s.split())
-    if not s:
-        raise RowError(row, "text", "text is empty")
-    return s[:MAX_TEXT_CHARS]
-
-
-def parse_row(raw: Mapping[str, object], row: int, mapping: ColumnMapping, default_source: str) -> FeedbackItem:
-    """Validate one raw row into a redacted :class:`FeedbackItem`; raise :class:`RowError`."""
-    get = {f: raw.get(mapping.column(f)) for f in FIELDS}
-    for f, v in get.items():
-        if isinstance(v, str) and any(0xDC80 <= ord(c) <= 0xDCFF for c in v):
-            raise RowError(row, f, "broken encoding (value is not valid UTF-8)")
-    text = redact(_text(get["text"], row))
-    created = parse_time(get["created_at"], row=row, name="created_at") if not _blank(get["created_at"]) else None
-    times = {f: None if _blank(get[f]) else parse_time(get[f], row=row, name=f) for f in _TIME_FIELDS[1:]}
-    if created is None:
-        created = times["opened_at"]
+    text = redact(check_length(_squash(cells["text"]), row=row, field="text"))
+    times = {f: None if cells[f] is None else parse_time(_native(raw.get(mapping.column(f)), cells[f]), row=row, name=f)
+             for f in _TIME_FIELDS}
+    created = times["created_at"] or times["opened_at"]
     if created is None:
         raise RowError(row, "created_at", "time is missing (give created_at or opened_at)")
-    ints = {f: None if _blank(get[f]) else _int_in(get[f], row=row, name=f) for f in _RANGES}
-    bools = {f: None if _blank(get[f]) else _bool(get[f], row=row, name=f) for f in ("first_contact_resolution", "escalated")}
-    strs = {
-        f: None if _blank(get[f]) else " ".join(str(get[f]).split())[:200]
-        for f in ("channel", "segment", "customer_id", "device", "browser", "app_version", "satisfaction", "ticket_status", "category")
-    }
-    for f in ("channel", "segment", "ticket_status", "satisfaction", "category"):
-        if strs[f] is not None:
-            strs[f] = str(strs[f]).lower()
-    if strs["ticket_status"] is not None and strs["ticket_status"] not in _STATUSES:
-        raise RowError(row, "ticket_status", f"{strs['ticket_status']!r} is not one of {sorted(_STATUSES)}")
-    if strs["satisfaction"] is not None and strs["satisfaction"] not in ("good", "bad"):
-        raise RowError(row, "satisfaction", f"{strs['satisfaction']!r} is not 'good' or 'bad'")
-    if strs["category"] is not None and strs["category"] not in CATEGORY_IDS:
-        raise RowError(row, "category", f"{strs['category']!r} is not one of {', '.join(CATEGORY_IDS)}")
-    if strs["customer_id"] is not None:
-        strs["customer_id"] = redact(str(strs["customer_id"]))
-    source = default_source if _blank(get["source"]) else " ".join(str(get["source"]).split()).lower()
-    ext = None if _blank(get["external_id"]) else str(get["external_id"]).strip()
-    if ext is not None and ext.endswith(".0") and ext[:-2].isdigit():
-        ext = ext[:-2]  # a numeric id read as float
+    ints = {f: None if cells[f] is None else _int_in(str(cells[f]), row=row, name=f) for f in _RANGES}
+    bools = {f: None if cells[f] is None else _bool(str(cells[f]), row=row, name=f)
+             for f in ("first_contact_resolution", "escalated")}
+    labels: dict[str, str | None] = {}
+    for f in LABEL_FIELDS:
+        v = cells[f]
+        if v is not None:
+            v = check_length(_squash(v), row=row, field=f)
+            v = protect_label(v.lower() if f in ("channel", "segment", "source") else v)
+        labels[f] = v
+    ids: dict[str, str | None] = {}
+    for f in ID_FIELDS:
+        v = cells[f]
+        if v is not None:
+            v = v.strip()
+            if v.endswith(".0") and v[:-2].isdigit():
+                v = v[:-2]  # a numeric id read as float
+            v = protect_id(check_length(v, row=row, field=f), pseudonym_key, row=row, field=f)
+        ids[f] = v
     return FeedbackItem(
         text=text,
-        source=source,
-        external_id=ext or stable_external_id(text, created, strs["customer_id"]),
+        source=labels["source"] or default_source,
+        external_id=ids["external_id"] or stable_external_id(text, created, ids["customer_id"]),
         created_at=created,
-        channel=strs["channel"], segment=strs["segment"], customer_id=strs["customer_id"],
-        rating=ints["rating"], nps=ints["nps"], ces=ints["ces"], satisfaction=strs["satisfaction"],
-        device=strs["device"], browser=strs["browser"], app_version=strs["app_version"],
-        ticket_status=strs["ticket_status"], opened_at=times["opened_at"],
-        first_response_at=times["first_response_at"], resolved_at=times["resolved_at"],
+        channel=labels["channel"], segment=labels["segment"], customer_id=ids["customer_id"],
+        rating=ints["rating"], nps=ints["nps"], ces=ints["ces"],
+        satisfaction=_choice(cells["satisfaction"], ("good", "bad"), row=row, name="satisfaction"),
+        device=labels["device"], browser=labels["browser"], app_version=labels["app_version"],
+        ticket_status=_choice(cells["ticket_status"], _STATUSES, row=row, name="ticket_status"),
+        opened_at=times["opened_at"], first_response_at=times["first_response_at"], resolved_at=times["resolved_at"],
         first_contact_resolution=bools["first_contact_resolution"], escalated=bools["escalated"],
-        category=strs["category"],
+        category=_choice(cells["category"], CATEGORY_IDS, row=row, name="category"),
     )
+
+
+def _native(value: object, text: str | None) -> object:
+    """A time keeps its native type (a number is epoch, a datetime stays one); else its text."""
+    return value if isinstance(value, (int, float, datetime, date)) else text
 
 
 def parse_rows(
@@ -183,13 +210,26 @@ def parse_rows(
     *,
     default_source: str,
     report: IngestReport,
+    pseudonym_key: str | None = None,
 ) -> Iterator[FeedbackItem]:
-    """Yield the good rows; record each bad one in ``report.errors`` and go on."""
+    """Yield the good rows; record each bad one in ``report.errors`` and go on.
+
+    Two rows with the same (source, external id) but different text are a conflict: the first is
+    kept and the second reported, naming both row numbers.
+    """
+    seen: dict[bytes, tuple[int, bytes]] = {}  # digest of (source, id) -> first row, digest of its text
     for row, raw in rows:
         report.read += 1
         try:
             if "__error__" in raw:
                 raise RowError(row, None, str(raw["__error__"]))
-            yield parse_row(raw, row, mapping, default_source)
+            item = parse_row(raw, row, mapping, default_source, pseudonym_key=pseudonym_key)
+            key = hashlib.blake2b(f"{item.source}\x1f{item.external_id}".encode(), digest_size=16).digest()
+            digest = hashlib.blake2b(item.text.encode(), digest_size=8).digest()
+            first = seen.setdefault(key, (row, digest))
+            if first[1] != digest:
+                raise RowError(row, "external_id", f"conflicts with row {first[0]}: the same external id "
+                                                   f"{shown(item.external_id)} with a different text (row {row} skipped)")
+            yield item
         except RowError as err:
             report.errors.append(err)
