@@ -89,6 +89,8 @@ class FeedbackIn(BaseModel):
     first_contact_resolution: Scalar = None
     escalated: Scalar = None
     category: str | None = Field(default=None, max_length=32, description="A category already confirmed upstream.")
+    role: str | None = Field(default=None, max_length=16, description="'buyer' or 'seller'.")
+    handle_minutes: Scalar = Field(default=None, description="Agent handling time in minutes (or h:mm:ss).")
 
 
 class FeedbackBatch(BaseModel):

@@ -40,7 +40,8 @@ def cluster_params(settings: Settings) -> ClusterParams:
 
 def run_options(settings: Settings) -> RunOptions:
     return RunOptions(params=cluster_params(settings), baseline_weeks=settings.baseline_weeks,
-                      match_threshold=settings.match_threshold, top_n=settings.top_n)
+                      match_threshold=settings.match_threshold, top_n=settings.top_n,
+                      targets=dict(settings.metric_targets))
 
 
 class Container:

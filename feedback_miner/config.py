@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     )
     session_secret: str | None = Field(default=None, description="Signs page sessions; random per process if unset.")
     embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    metric_targets: dict[str, float] = Field(
+        default_factory=dict,
+        description='Targets over the defaults, JSON, e.g. {"nps": 40, "csat": 0.92} (keys: domain.metrics.METRIC_KEYS).')
     verbose: bool = Field(default=False, description="Show the libraries' own progress bars and warnings.")
     classifier_version: str | None = Field(
         default=None, description="Classifier version to load; default the promoted one."
@@ -63,6 +66,16 @@ class Settings(BaseSettings):
         "refused with a ConfigError naming this variable; at least 16 characters (checked by "
         "feedback_miner.domain.pii_policy.usable_key). Keep it stable (a new key gives new pseudonyms).",
     )
+
+    @field_validator("metric_targets")
+    @classmethod
+    def _targets(cls, v: dict[str, float]) -> dict[str, float]:
+        from feedback_miner.domain.metrics import METRIC_KEYS
+
+        unknown = sorted(set(v) - set(METRIC_KEYS))
+        if unknown:
+            raise ValueError(f"metric_targets names unknown metric(s) {unknown}; known: {', '.join(METRIC_KEYS)}")
+        return v
 
     @field_validator("database_url")
     @classmethod

@@ -146,7 +146,7 @@ class Store(SqlResults):
                     ).mappings().one()
             changed = {k: v for k, v in values.items() if v is not None and _aware(row[k]) != v
                        and k in ("ticket_status", "resolved_at", "first_response_at", "rating", "nps", "ces",
-                                 "satisfaction", "first_contact_resolution", "escalated")}
+                                 "satisfaction", "first_contact_resolution", "escalated", "handle_minutes")}
             if changed:
                 c.execute(t.feedback.update().where(t.feedback.c.id == row["id"]).values(**changed, updated_at=_now()))
                 return int(row["id"]), "updated"

@@ -52,6 +52,7 @@ feedback = Table(
     Column("resolved_at", DateTime(timezone=True)),
     Column("first_contact_resolution", Boolean), Column("escalated", Boolean),
     Column("given_category", String(32)),
+    Column("role", String(8)), Column("handle_minutes", Float),  # 0003
     Column("confirmed_category", String(32)), Column("confirmed_secondary", String(32)),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -116,7 +116,7 @@ def report(
         c = container(db)
         clf, _ = c.classifier()
         d = run_period(c.store, c.embedder(), clf, kind=kind, anchor=anchor, params=c.run_options.params,
-                       top_n=c.settings.top_n, progress=progress())
+                       top_n=c.settings.top_n, progress=progress(), targets=c.settings.metric_targets)
     typer.echo(f"{d.period}: {d.counts['analysed']} texts, {d.counts['problems']} problems; "
                f"print it with `feedback-miner digest --week {d.period}`")
 

@@ -49,8 +49,10 @@ from feedback_miner.errors import InputError
 DEMO_COLUMNS: tuple[str, ...] = (
     "external_id", "source", "created_at", "channel", "segment", "customer_id", "text",
     "rating", "nps", "ces", "satisfaction", "device", "browser", "app_version", "ticket_status", "opened_at",
-    "first_response_at", "resolved_at", "first_contact_resolution", "escalated",
+    "first_response_at", "resolved_at", "first_contact_resolution", "escalated", "role", "handle_minutes",
 )
+#: Typical agent handling minutes per channel (log-normal median); a survey comment has none.
+_HANDLE_MEDIAN = {"chat": 9.0, "phone": 7.0, "email": 12.0, "messaging": 6.0}
 
 #: Ground truth: problem id -> category id (never written to the CSV).
 PROBLEM_CATEGORIES: dict[str, str] = {p.pid: p.category for p in PROBLEMS + OTHER_KINDS}
@@ -185,6 +187,7 @@ class _Generator:
 
     def __init__(self, rng: random.Random, n_customers: int) -> None:
         self.rng = rng
+        self.handle_rng = random.Random(0x4A17)  # its own stream: see handle_minutes
         devices = list(_DEVICES)
         popularity = [_DEVICES[d][1] for d in devices]
         self.segment_of: dict[str, str] = {}
@@ -345,7 +348,15 @@ class _Generator:
             "first_response_at": _iso(first), "resolved_at": _iso(resolved),
             "first_contact_resolution": "true" if fcr else "false",
             "escalated": "true" if escalated else "false",
+            "role": segment, "handle_minutes": self.handle_minutes(channel, source, escalated),
         }
+
+    def handle_minutes(self, channel: str, source: str, escalated: bool) -> str:
+        """From its own random stream, so adding it changed none of the other demo values."""
+        if source == "survey":
+            return ""
+        minutes = _HANDLE_MEDIAN.get(channel, 8.0) * math.exp(self.handle_rng.gauss(0, 0.5))
+        return f"{minutes * (1.6 if escalated else 1.0):.1f}"
 
 
 def generate_labeled_demo(weeks: int = 8, end_week: str = "2026-W46", seed: int = 7,

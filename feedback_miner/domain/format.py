@@ -24,9 +24,11 @@ def metric_value(value: float | None, unit: str | None, *, change: bool = False)
         return "0" if text in ("+0", "-0") else text
     if unit == "hours":
         return f"{value:{sign}.1f} h"
+    if unit == "minutes":
+        return f"{value:{sign}.1f} min"
     if unit == "count":
         return f"{value:{sign}.0f}"
-    return f"{value:{sign}.2f}"
+    return f"{value:{sign}.1f}"
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

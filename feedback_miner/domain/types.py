@@ -80,6 +80,8 @@ class FeedbackItem:
     first_contact_resolution: bool | None = None
     escalated: bool | None = None
     category: str | None = None  # a confirmed category given with the data, if any
+    role: str | None = None  # "buyer" or "seller" (the marketplace side of the customer)
+    handle_minutes: float | None = None  # agent handling time of the ticket, when the export gives it
     id: int | None = None  # store id once stored
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
 from feedback_miner.domain.metrics import compute_metrics, metrics_by, period_bounds, render_metrics_markdown
@@ -20,7 +21,8 @@ def _now() -> datetime:
 
 
 def run_period(store: FeedbackStore, embedder: Embedder, clf: Classifier, *, kind: str, anchor: str,
-               params: ClusterParams | None = None, top_n: int = 10, progress: Progress | None = None) -> Digest:
+               params: ClusterParams | None = None, top_n: int = 10, progress: Progress | None = None,
+               targets: Mapping[str, float] | None = None) -> Digest:
     """The digest of a month (``2026-11``) or quarter (``2026-Q4``), stored under that label."""
     if kind not in ("month", "quarter"):
         raise InputError(f"period kind {kind!r} must be month or quarter (weeks use `run --week`)")
@@ -33,7 +35,7 @@ def run_period(store: FeedbackStore, embedder: Embedder, clf: Classifier, *, kin
     now = min(end, _now())
     digest = analyze_items(items, embedder, clf, params=params, use_given_categories=True, with_time=True,
                            top_n=top_n, progress=progress, cache=store, period=anchor.upper(),
-                           metrics=compute_metrics(items, now=now, previous=prev), now=now).digest
+                           metrics=compute_metrics(items, now=now, previous=prev, targets=targets), now=now).digest
     store.save_digest(anchor.upper(), digest.to_dict(), None)
     return digest
 

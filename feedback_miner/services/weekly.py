@@ -9,7 +9,7 @@ detected by the next one, marked abandoned and taken over at once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ class RunOptions:
     top_n: int = 10
     stale_after_s: float = 120.0
     heartbeat_s: float = 10.0
+    targets: Mapping[str, float] = field(default_factory=dict)  # over domain.metrics.DEFAULT_TARGETS
 
 
 def _now() -> datetime:
@@ -113,7 +114,8 @@ def _run(store: FeedbackStore, embedder: Embedder, clf: Classifier, items: Seque
                  fixed=fixed, first_seen=first_seen)
     now = min(week_bounds(week)[1], _now())
     by_id = {int(i.id): i for i in items if i.id is not None}
-    metrics = list(compute_metrics(items, now=now, previous=store.feedback_in_weeks([shift_week(week, -1)])))
+    metrics = list(compute_metrics(items, now=now, previous=store.feedback_in_weeks([shift_week(week, -1)]),
+                                   targets=opts.targets))
     pairs = [(by_id[m].customer_id or "", p.id) for p in found.problems for m in p.member_ids if by_id[m].customer_id]
     if pairs:
         metrics.append(repeat_rate(pairs))

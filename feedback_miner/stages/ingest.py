@@ -196,7 +196,41 @@ def parse_row(raw: Mapping[str, object], row: int, mapping: ColumnMapping, defau
         opened_at=times["opened_at"], first_response_at=times["first_response_at"], resolved_at=times["resolved_at"],
         first_contact_resolution=bools["first_contact_resolution"], escalated=bools["escalated"],
         category=_choice(cells["category"], CATEGORY_IDS, row=row, name="category"),
+        role=_choice(_role(cells["role"]), ("buyer", "seller"), row=row, name="role"),
+        handle_minutes=None if cells["handle_minutes"] is None else _minutes(cells["handle_minutes"], row=row),
     )
+
+
+_ROLE_WORDS = {"customer": "buyer", "shopper": "buyer", "purchaser": "buyer", "merchant": "seller", "vendor": "seller"}
+
+
+def _role(v: str | None) -> str | None:
+    """Buyer or seller: the support plan's messaging target holds for both, measured apart."""
+    if v is None:
+        return None
+    w = v.strip().lower()
+    return _ROLE_WORDS.get(w, w)
+
+
+def _minutes(v: str, *, row: int) -> float:
+    """Handle time in minutes: a number of minutes, or ``h:mm:ss`` / ``mm:ss``; 0 to 24 h."""
+    s = v.strip()
+    try:
+        if ":" in s:
+            parts = [float(p) for p in s.split(":")]
+            if len(parts) > 3:
+                raise ValueError(s)
+            secs = 0.0
+            for p in parts:
+                secs = secs * 60 + p
+            minutes = secs / 60
+        else:
+            minutes = float(s)
+    except ValueError:
+        raise RowError(row, "handle_minutes", f"{s[:40]!r} is not a handle time (minutes, or h:mm:ss)") from None
+    if not 0 <= minutes <= 24 * 60 or minutes != minutes:
+        raise RowError(row, "handle_minutes", f"{minutes:g} minutes is outside 0 to 1440")
+    return round(minutes, 3)
 
 
 def _native(value: object, text: str | None) -> object:

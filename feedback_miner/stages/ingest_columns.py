@@ -17,7 +17,8 @@ __all__ = ["ALIASES", "FIELDS", "ColumnMapping", "ColumnPlan", "plan_columns"]
 FIELDS: tuple[str, ...] = (
     "text", "external_id", "source", "created_at", "channel", "segment", "customer_id", "rating",
     "nps", "ces", "satisfaction", "device", "browser", "app_version", "ticket_status", "opened_at",
-    "first_response_at", "resolved_at", "first_contact_resolution", "escalated", "category",
+    "first_response_at", "resolved_at", "first_contact_resolution", "escalated", "category", "role",
+    "handle_minutes",
 )
 #: Column names recognised without a mapping (compared lower-case, spaces and dashes as ``_``).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -34,6 +35,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "resolved_at": ("solved_at", "closed_at"),
     "app_version": ("version",),
     "device": ("device_type",),
+    "role": ("customer_role", "user_role", "user_type", "customer_type", "buyer_or_seller"),
+    "handle_minutes": ("handle_time", "handle_time_minutes", "aht", "handling_time", "talk_time"),
 }
 
 @dataclass(frozen=True)

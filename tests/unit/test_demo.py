@@ -97,7 +97,7 @@ def test_volume_per_week_and_other_share(labeled: list[tuple[dict[str, str], str
 
 
 def test_every_column_present_and_string(rows: list[dict[str, str]]) -> None:
-    assert len(DEMO_COLUMNS) == 20 and "category" not in DEMO_COLUMNS
+    assert len(DEMO_COLUMNS) == 22 and "category" not in DEMO_COLUMNS
     for row in rows:
         assert tuple(row) == DEMO_COLUMNS
         assert all(isinstance(v, str) for v in row.values())

@@ -76,7 +76,7 @@ def test_nps_points_and_shares() -> None:
     # NPS = (0.5 - 0.3) * 100 = +20 points
     assert m.n == 10 and m.unit == "points" and m.value == pytest.approx(20.0)
     assert m.parts == pytest.approx({"promoters": 0.5, "passives": 0.2, "detractors": 0.3})
-    assert m.target is None and m.meets_target is None
+    assert m.target == 30.0 and m.meets_target is False  # the default NPS mark (FM_METRIC_TARGETS overrides it)
     assert metric(items, "nps", targets={"nps": 20.0}).meets_target is True
     assert metric(items, "nps", targets={"nps": 30.0}).meets_target is False
 
