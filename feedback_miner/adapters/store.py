@@ -223,27 +223,31 @@ class Store(SqlResults):
         """Start a run unless a live one holds the lease; a dead one is marked abandoned and taken over.
 
         A run is dead when its heartbeat is older than ``stale_after_s`` or when its owner is a process
-        of this host that no longer exists. Two claims at once: the lower id wins, the other gets
-        :class:`ConflictError`.
+        of this host that no longer exists. Claims are serialised: PostgreSQL takes a transaction-level
+        advisory lock first; SQLite's single writer lock is held from the first write of the claim's
+        transaction (the takeover update) to its commit.
         """
         with self.tx() as c:
-            for r in c.execute(select(t.runs).where(t.runs.c.status == "running")).mappings().all():
-                if not _alive(r, stale_after_s):
-                    c.execute(t.runs.update().where(t.runs.c.id == r["id"]).values(
-                        status="abandoned", finished_at=_now(),
-                        error=f"taken over by {owner}: its owner {r['owner'] or '?'} stopped without finishing"))
-        with self.tx() as c:
+            if self.engine.url.get_backend_name() == "postgresql":
+                c.execute(text("SELECT pg_advisory_xact_lock(7262012)"))
+            else:  # take SQLite's write lock now, so the check below sees every committed claim
+                c.execute(t.runs.update().where(t.runs.c.id == -1).values(status="running"))  # matches no row
+            live = None
+            for r in c.execute(select(t.runs).where(t.runs.c.status == "running").order_by(t.runs.c.id)).mappings().all():
+                if _alive(r, stale_after_s):
+                    live = live or r
+                    continue
+                c.execute(t.runs.update().where(t.runs.c.id == r["id"]).values(
+                    status="abandoned", finished_at=_now(),
+                    error=f"taken over by {owner}: its owner {r['owner'] or '?'} stopped without finishing"))
+            if live is not None:
+                raise ConflictError(f"a run is already in progress (run {live['id']} for {live['week']}, owner "
+                                    f"{live['owner']}); wait for it to finish")
             now = _now()
             key = c.execute(t.runs.insert().values(week=week, status="running", started_at=now, stats="{}",
                                                    owner=owner, heartbeat_at=now)).inserted_primary_key
             assert key is not None  # an INSERT always has one
-            run_id = int(key[0])
-        live = self.running_run(stale_after_s)
-        if live is not None and live.id != run_id:
-            self.finish_run(run_id, "refused", error=f"run {live.id} ({live.week}) held the lease")
-            raise ConflictError(f"a run is already in progress (run {live.id} for {live.week}, owner {live.owner}); "
-                                "wait for it to finish")
-        return run_id
+            return int(key[0])
 
     def heartbeat(self, run_id: int) -> None:
         with self.tx() as c:
