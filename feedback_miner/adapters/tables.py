@@ -8,7 +8,7 @@ from sqlalchemy import (
 )
 
 __all__ = ["metadata", "feedback", "embeddings", "predictions", "reviews", "problems", "problem_weeks",
-           "problem_members", "problem_events", "runs", "digests", "api_keys"]
+           "problem_members", "problem_events", "runs", "digests", "api_keys", "auth_failures"]
 
 metadata = MetaData()
 
@@ -32,6 +32,7 @@ feedback = Table(
     Column("confirmed_category", String(32)), Column("confirmed_secondary", String(32)),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("source_updated_at", DateTime(timezone=True)),  # the ticket's own updated time (webhooks), UTC
     UniqueConstraint("source", "external_id", name="uq_feedback_source_external"),
     Index("ix_feedback_week", "week"),
 )
@@ -131,4 +132,11 @@ api_keys = Table(
     Column("key_hash", String(128), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+)
+
+auth_failures = Table(  # failed key checks per client, in fixed windows (api/ratelimit.py)
+    "auth_failures", metadata,
+    Column("bucket", String(200), primary_key=True),
+    Column("window_start", Float, nullable=False),  # epoch seconds
+    Column("failures", Integer, nullable=False),
 )
