@@ -38,7 +38,7 @@ def app() -> Iterator[App]:
     with TestClient(create_app(s, embedder=emb, classifier=keyword_classifier(emb), store=st)) as c:
         ingest(c, keys["ingest"], demo_items(weeks=1, per_week=60))
         assert c.post("/v1/runs", json={"week": WEEK}, headers=auth(keys["admin"])).status_code == 202
-        assert wait_done(c, keys["reader"], WEEK)["status"] == "done"
+        assert wait_done(c, keys["admin"], WEEK)["status"] == "done"
         yield c, keys, st
 
 
