@@ -24,6 +24,7 @@ from fastapi.responses import Response
 
 from feedback_miner.adapters import queries
 from feedback_miner.config import Settings
+from feedback_miner.errors import ConfigError
 
 __all__ = ["SESSION_COOKIE", "LOGIN_COOKIE", "PageUser", "PageError", "LoginRequired", "SessionSigner",
            "current_user", "page_role", "check_csrf", "start_session", "end_session", "login_token", "set_login_token",
@@ -77,7 +78,7 @@ class SessionSigner:
 
     def __init__(self, secret: bytes, *, max_age_s: int = MAX_AGE_S) -> None:
         if len(secret) < 16:
-            raise ValueError(f"session secret must be at least 16 bytes, got {len(secret)}")
+            raise ConfigError(f"FM_SESSION_SECRET must be at least 16 bytes, got {len(secret)}")
         self._secret, self.max_age_s = secret, max_age_s
 
     @classmethod
