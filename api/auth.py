@@ -62,7 +62,8 @@ def require(*roles: str) -> Callable[..., ApiKey]:
         state = request.app.state
         found = check_key(state.key_cache, state.auth_limiter, client_address(request.scope), given.strip())
         if found.role not in allowed:
-            raise PermissionDenied(f"this key has role {found.role!r}; this endpoint needs {' or '.join(sorted(allowed))}")
+            need = " or ".join(sorted(allowed))
+            raise PermissionDenied(f"this key has role {found.role!r}; this endpoint needs {need}")
         return found
 
     return check

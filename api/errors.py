@@ -16,8 +16,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feedback_miner.errors import (
-    AuthError, ConfigError, ConflictError, FeedbackMinerError, InputError, ModelError, NotFoundError,
-    PermissionDenied, RateLimited, StoreError,
+    AuthError,
+    ConfigError,
+    ConflictError,
+    FeedbackMinerError,
+    InputError,
+    ModelError,
+    NotFoundError,
+    PermissionDenied,
+    RateLimited,
+    StoreError,
 )
 
 __all__ = ["install_error_handlers", "BodyLimitMiddleware", "error_body", "STATUS_OF"]

@@ -45,16 +45,16 @@ body))` and `X-Zendesk-Webhook-Signature-Timestamp` (ISO 8601). Both are require
 `{{{{ticket.requester.id}}}}`. Event webhooks (`zen:event-type:ticket.*`) need no body template: `detail`
 is mapped as sent.
 """ + _COMMON,
-    "freshdesk": f"""Freshdesk automation rules with the *Trigger webhook* action.
+    "freshdesk": """Freshdesk automation rules with the *Trigger webhook* action.
 
 **Secret:** `FM_FRESHDESK_SECRET`; Freshdesk sends it in a custom header `X-Webhook-Secret`. Freshdesk cannot
 sign requests, so this is a static shared secret: it proves who sent a request, not when — a captured
 request could be resent until you rotate the secret. Use HTTPS. Include `ticket_updated_at` so a resent
 old event is answered `stale` rather than applied.
 
-**Body (placeholders → fields):** `freshdesk_webhook.ticket_id` ← `{{{{ticket.id}}}}`, `ticket_subject` ←
-`{{{{ticket.subject}}}}`, `ticket_description` ← `{{{{ticket.description}}}}`, `ticket_status` ←
-`{{{{ticket.status}}}}`, `ticket_created_at` / `ticket_updated_at` ← the ticket's created / updated time
+**Body (placeholders → fields):** `freshdesk_webhook.ticket_id` ← `{{ticket.id}}`, `ticket_subject` ←
+`{{ticket.subject}}`, `ticket_description` ← `{{ticket.description}}`, `ticket_status` ←
+`{{ticket.status}}`, `ticket_created_at` / `ticket_updated_at` ← the ticket's created / updated time
 placeholders, `ticket_contact_id` ← the requester's id. Freshdesk's "Simple" content sends the same
 `freshdesk_webhook` object. Freshdesk's display form `Tue, 10 Nov 2026 at 9:30 AM` is accepted too.
 """ + _COMMON,

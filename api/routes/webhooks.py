@@ -66,7 +66,7 @@ def ingest_webhook(svc: Services, tool: str, body: bytes, headers: Mapping[str, 
     payload = webhooks.parse_json(body)
     if jira_signed:
         webhook_auth.check_jira_timestamp(payload.get("timestamp"), now=now)
-    mapped = webhooks.map_payload(tool, payload)
+    mapped = webhooks.map_event(tool, payload)
     item = _item(mapped.row, tool)
     fid, outcome = svc.store.upsert_feedback(item, event_at=mapped.event_at or signed_at)
     return {"status": outcome, "id": fid, "source": tool, "external_id": item.external_id}
@@ -109,6 +109,7 @@ async def jira(
     request: Request, svc: Svc, _: Ingest, secret: Secret = None,
     hub_signature: Annotated[str | None, Header(
         alias="X-Hub-Signature", description="sha256=<hex HMAC-SHA256(FM_JIRA_SECRET, body)>, sent by Jira "
-        "webhooks that have a secret", examples=["sha256=5d7370c827b66f5e0b8e2e9b6ab0dc4f1e8a92c3d7f6b5a4e3d2c1b0a9f8e7d6"])] = None,
+        "webhooks that have a secret",
+        examples=["sha256=5d7370c827b66f5e0b8e2e9b6ab0dc4f1e8a92c3d7f6b5a4e3d2c1b0a9f8e7d6"])] = None,
 ) -> dict[str, Any]:
     return await _handle("jira", request, svc)

@@ -25,12 +25,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from feedback_miner.adapters.webhook_auth import (
-    hub_signature, verify_jira, verify_shared_secret, verify_zendesk, zendesk_signature,
+    hub_signature,
+    verify_jira,
+    verify_shared_secret,
+    verify_zendesk,
+    zendesk_signature,
 )
 from feedback_miner.errors import InputError
 
-__all__ = ["TOOLS", "MAX_ID_CHARS", "MAX_DEPTH", "Mapped", "PayloadError", "parse_json", "map_payload", "map_zendesk",
-           "map_freshdesk", "map_jira", "verify_zendesk", "verify_shared_secret", "verify_jira",
+__all__ = ["TOOLS", "MAX_ID_CHARS", "MAX_DEPTH", "Mapped", "PayloadError", "parse_json", "map_event", "map_payload",
+           "map_zendesk", "map_freshdesk", "map_jira", "verify_zendesk", "verify_shared_secret", "verify_jira",
            "zendesk_signature", "hub_signature"]
 
 TOOLS: tuple[str, ...] = ("zendesk", "freshdesk", "jira")
@@ -108,6 +112,7 @@ def _too_deep(data: object, limit: int) -> str | None:
 
 def parse_json(body: bytes) -> dict[str, Any]:
     """The payload as a JSON object nested at most :data:`MAX_DEPTH` levels, or :class:`InputError`."""
+    deep: str | None
     try:
         data = json.loads(body)
     except RecursionError:
@@ -286,6 +291,11 @@ def map_jira(p: Mapping[str, Any]) -> Mapped:
     return Mapped(m.row, updated)
 
 
-def map_payload(tool: str, payload: Mapping[str, Any]) -> Mapped:
-    """Dispatch on the tool name."""
+def map_event(tool: str, payload: Mapping[str, Any]) -> Mapped:
+    """The tool's payload as a raw ingest row and the ticket's own updated time."""
     return {"zendesk": map_zendesk, "freshdesk": map_freshdesk, "jira": map_jira}[tool](payload)
+
+
+def map_payload(tool: str, payload: Mapping[str, Any]) -> dict[str, object]:
+    """The raw ingest row only (no event ordering); prefer :func:`map_event`."""
+    return map_event(tool, payload).row

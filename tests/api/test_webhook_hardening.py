@@ -146,7 +146,8 @@ def test_jira_hmac_signature(client: TestClient, keys: dict[str, str], store: St
     body = json.dumps(p).encode()
 
     def post(b: bytes, sig: str) -> Any:
-        return client.post("/v1/webhooks/jira", content=b, headers={"X-API-Key": keys["ingest"], "X-Hub-Signature": sig})
+        h = {"X-API-Key": keys["ingest"], "X-Hub-Signature": sig}
+        return client.post("/v1/webhooks/jira", content=b, headers=h)
 
     assert post(body, hub_signature("wrong", body)).status_code == 401
     assert post(body.replace(b"To Do", b"Done!"), hub_signature(secret, body)).status_code == 401
