@@ -9,7 +9,8 @@ fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "ci-system-deps: /usr/bin/chromium is missing and this user cannot install it (need root or sudo)" >&2
+    echo "ci-system-deps: /usr/bin/chromium is missing and this user cannot install it; as root run:" >&2
+    echo "  apt-get update && apt-get install -y chromium" >&2
     exit 1
   fi
 fi
