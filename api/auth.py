@@ -21,7 +21,7 @@ from feedback_miner.adapters.keys import ApiKey, KeyCache
 from feedback_miner.adapters.ratelimit import FailureLimiter
 from feedback_miner.errors import AuthError, PermissionDenied
 
-__all__ = ["get_services", "require", "Svc", "check_key"]
+__all__ = ["Svc", "check_key", "get_services", "require", "require_unless_signed"]
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key: `feedback-miner keys create`")
 _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
@@ -65,5 +65,19 @@ def require(*roles: str) -> Callable[..., ApiKey]:
             need = " or ".join(sorted(allowed))
             raise PermissionDenied(f"this key has role {found.role!r}; this endpoint needs {need}")
         return found
+
+    return check
+
+
+def require_unless_signed(signature_header: str, *roles: str) -> Callable[..., ApiKey | None]:
+    """Like :func:`require`, but a request that sends no key and carries ``signature_header`` passes
+    with None: the route must then verify that signature (for tools that sign but cannot send headers)."""
+    keyed = require(*roles)
+
+    def check(request: Request, key: Annotated[str | None, Depends(_api_key)] = None,
+              bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None) -> ApiKey | None:
+        if not key and bearer is None and request.headers.get(signature_header):
+            return None
+        return keyed(request, key, bearer)
 
     return check

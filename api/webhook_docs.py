@@ -16,7 +16,8 @@ __all__ = ["DESCRIPTIONS", "EXAMPLES", "request_body"]
 _COMMON = f"""
 **Two credentials.** Every call needs an API key with role `ingest` (`X-API-Key: fm_…`, create one with
 `feedback-miner keys create --role ingest --name <tool>`) **and** the tool's own secret, configured on
-the server as an environment variable. Without the setting the endpoint answers 503.
+the server as an environment variable (the one exception: a Jira delivery signed with `X-Hub-Signature`).
+Without the setting the endpoint answers 503.
 
 **Times** are ISO 8601 (`2026-11-10T09:30:00Z`, an offset or `Z`; minutes-only `2026-11-10T09:30Z` is
 fine), epoch seconds or milliseconds, between 2000 and 2100; anything else is a 422 naming the field.
@@ -64,8 +65,11 @@ Automation *Send web request*.
 **Secret:** `FM_JIRA_SECRET`. Preferred: set the same value as the webhook's *Secret* in Jira (System →
 WebHooks); Jira then signs each body: `X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>`, and the
 signed body's `timestamp` (epoch ms) must be within {JIRA_TOLERANCE_S} s (Jira retries for up to 30 min).
-Otherwise (Automation, which cannot sign) send the secret in a custom header `X-Webhook-Secret`: a static
-secret, with the same limits as Freshdesk's.
+Jira's system webhooks cannot send headers of your choosing, so **a signed delivery needs no API key**
+(the signature proves the sender holds the secret; if a key is sent it is checked). Bad signatures from a
+client count as failed key checks (429 after 10 in 60 s). Otherwise (Automation *Send web request*, which
+cannot sign) send an ingest key in `X-API-Key` and the secret in `X-Webhook-Secret`: a static secret, with
+the same limits as Freshdesk's.
 
 **Fields:** `issue.key` (id), `issue.fields.summary` + `description` (text or Atlassian document),
 `status.name`, `created`, `updated` (orders events; else `timestamp`), `resolutiondate`, `reporter.accountId`.

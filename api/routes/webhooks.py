@@ -10,20 +10,23 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Svc, require
+from api.auth import Svc, require, require_unless_signed
+from api.security import client_address
 from api.routes import errors
 from api.services import Services
 from api.webhook_docs import DESCRIPTIONS, request_body
 from feedback_miner.adapters import webhook_auth, webhooks
 from feedback_miner.adapters.keys import ApiKey
 from feedback_miner.domain.types import FeedbackItem
-from feedback_miner.errors import RowError
+from feedback_miner.errors import AuthError, RowError
 from feedback_miner.stages.ingest import ColumnMapping, parse_row
 
 __all__ = ["router", "ingest_webhook", "WebhookOut"]
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Ingest = Annotated[ApiKey, Depends(require("ingest"))]
+# Jira's system webhooks sign the body but cannot send an API key header: a signed delivery needs no key.
+JiraCaller = Annotated[ApiKey | None, Depends(require_unless_signed("x-hub-signature", "ingest"))]
 _MAPPING = ColumnMapping()
 
 
@@ -72,9 +75,19 @@ def ingest_webhook(svc: Services, tool: str, body: bytes, headers: Mapping[str, 
     return {"status": outcome, "id": fid, "source": tool, "external_id": item.external_id}
 
 
-async def _handle(tool: str, request: Request, svc: Services) -> dict[str, Any]:
+async def _handle(tool: str, request: Request, svc: Services, *, keyless: bool = False) -> dict[str, Any]:
+    """Ingest one delivery; a keyless (signature-only) caller's bad signatures count as failed key checks."""
     body = await request.body()
-    result: dict[str, Any] = await run_in_threadpool(ingest_webhook, svc, tool, body, request.headers)
+    if not keyless:
+        result: dict[str, Any] = await run_in_threadpool(ingest_webhook, svc, tool, body, request.headers)
+        return result
+    limiter, client = request.app.state.auth_limiter, client_address(request.scope)
+    await run_in_threadpool(limiter.check, client)
+    try:
+        result = await run_in_threadpool(ingest_webhook, svc, tool, body, request.headers)
+    except AuthError:
+        await run_in_threadpool(limiter.failed, client)
+        raise
     return result
 
 
@@ -106,10 +119,10 @@ async def freshdesk(request: Request, svc: Svc, _: Ingest, secret: Secret = None
 @router.post("/jira", response_model=WebhookOut, openapi_extra=request_body("jira"), responses=_RESPONSES,
              summary="Jira issue webhook (HMAC or shared secret)", description=DESCRIPTIONS["jira"])
 async def jira(
-    request: Request, svc: Svc, _: Ingest, secret: Secret = None,
+    request: Request, svc: Svc, caller: JiraCaller, secret: Secret = None,
     hub_signature: Annotated[str | None, Header(
         alias="X-Hub-Signature", description="sha256=<hex HMAC-SHA256(FM_JIRA_SECRET, body)>, sent by Jira "
         "webhooks that have a secret",
         examples=["sha256=5d7370c827b66f5e0b8e2e9b6ab0dc4f1e8a92c3d7f6b5a4e3d2c1b0a9f8e7d6"])] = None,
 ) -> dict[str, Any]:
-    return await _handle("jira", request, svc)
+    return await _handle("jira", request, svc, keyless=caller is None)

@@ -162,6 +162,32 @@ def test_jira_hmac_signature(client: TestClient, keys: dict[str, str], store: St
     assert store.count_feedback() == 1
 
 
+def test_signed_jira_delivery_needs_no_key_but_bad_signatures_are_limited(client: TestClient, keys: dict[str, str],
+                                                                          store: Store) -> None:
+    """Jira system webhooks cannot send an API key header; their HMAC signature authenticates them."""
+    from feedback_miner.adapters.ratelimit import MAX_FAILURES
+    from feedback_miner.adapters.webhook_auth import hub_signature
+
+    p = copy.deepcopy(JIRA)
+    p["timestamp"] = int(time.time() * 1000)
+    body = json.dumps(p).encode()
+    signed = {"X-Hub-Signature": hub_signature(SECRETS["jira_secret"], body)}
+
+    def post(headers: dict[str, str]) -> Any:
+        return client.post("/v1/webhooks/jira", content=body, headers=headers)
+
+    r = post(signed)
+    assert r.status_code == 200 and r.json()["status"] == "stored", r.text
+    r = client.post("/v1/webhooks/jira", json=JIRA, headers={"X-Webhook-Secret": SECRETS["jira_secret"]})
+    assert r.status_code == 401 and "X-API-Key" in r.json()["message"]  # the static secret alone is not enough
+    assert post({**signed, "X-API-Key": keys["reader"]}).status_code == 403  # a key that is sent is checked
+    for _ in range(MAX_FAILURES):
+        assert post({"X-Hub-Signature": "sha256=00"}).status_code == 401
+    r = post(signed)
+    assert r.status_code == 429 and "Retry-After" in r.headers
+    assert store.count_feedback() == 1
+
+
 def test_store_applies_ticket_events_in_order(store: Store) -> None:
     from feedback_miner.stages.ingest import ColumnMapping, parse_row
 
