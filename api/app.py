@@ -55,11 +55,12 @@ def _build(settings: Settings, embedder: Embedder | None, classifier: LinearSoft
     if classifier is None:
         classifier, manifest = bootstrap.make_classifier(settings)
         version = str(manifest["version"])
-    online = embedder
     if embedder is None:
         embedder = bootstrap.make_embedder(settings)
         online = (bootstrap.make_embedder(settings, online=True)
                   if settings.online_embedder != settings.embedder else embedder)
+    else:
+        online = embedder
     for e in {id(embedder): embedder, id(online): online}.values():
         e.embed(["warm-up"])  # first call pays one-off costs, not the first client
     svc = Services(settings, store, embedder, classifier, version, online_embedder=online)

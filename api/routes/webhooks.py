@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Svc, require, require_unless_signed
-from api.security import client_address
 from api.routes import errors
+from api.security import client_address
 from api.services import Services
 from api.webhook_docs import DESCRIPTIONS, request_body
 from feedback_miner.adapters import webhook_auth, webhooks

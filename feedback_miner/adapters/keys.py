@@ -73,9 +73,10 @@ def create_key(store: Store, *, role: str, name: str) -> tuple[str, ApiKey]:
     key = f"fm_{prefix}_{secrets.token_urlsafe(32)}"
     now = datetime.now(timezone.utc)
     with store.tx() as c:
-        kid = c.execute(t.api_keys.insert().values(name=name, role=role, prefix=prefix, key_hash=hash_key(key),
-                                                   created_at=now, revoked=False)).inserted_primary_key[0]
-    return key, ApiKey(int(kid), name, role, prefix, now, False)
+        pk = c.execute(t.api_keys.insert().values(name=name, role=role, prefix=prefix, key_hash=hash_key(key),
+                                                  created_at=now, revoked=False)).inserted_primary_key
+    assert pk is not None
+    return key, ApiKey(int(pk[0]), name, role, prefix, now, False)
 
 
 def verify_key(store: Store, key: str) -> ApiKey:
