@@ -111,14 +111,12 @@ class LoginRateLimitMiddleware:
         except RateLimited as exc:
             await _refusal(scope, exc)(scope, receive, send)
             return
-        status = 0
 
         async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
+            # the login page answers a wrong, revoked or malformed key with 401: count it before the
+            # client sees the answer, so its next attempt is already judged with this one counted
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                await run_in_threadpool(limiter.failed, client)
             await send(message)
 
         await self.app(scope, receive, watch)
-        if status == 401:  # the login page answers a wrong, revoked or malformed key with 401
-            await run_in_threadpool(limiter.failed, client)
