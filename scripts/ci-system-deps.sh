@@ -3,7 +3,8 @@
 # (driven by Playwright through /usr/bin/chromium; no browser is ever downloaded).
 # Idempotent: does nothing, quickly, when Chromium is already installed.
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then
+CHROMIUM="${FM_CHROMIUM:-/usr/bin/chromium}"  # FM_CHROMIUM: only for testing the scripts
+if [ -x "$CHROMIUM" ]; then
   exit 0
 fi
 SUDO=""
@@ -17,4 +18,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq chromium >/dev/null  # with its recommended fonts, for readable screenshots
-/usr/bin/chromium --version
+"$CHROMIUM" --version
