@@ -11,12 +11,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routes import feedback, health, pages, reports, review, webhooks
+from api.security import LoginRateLimitMiddleware, SecurityHeadersMiddleware
 from api.services import Services
+from feedback_miner.adapters.keys import KEY_CACHE_TTL_S, KeyCache
+from feedback_miner.adapters.ratelimit import MAX_FAILURES, WINDOW_S, FailureLimiter
 from feedback_miner.adapters.store import Store
 from feedback_miner.config import Settings
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
@@ -24,11 +28,17 @@ from feedback_miner.stages.protocols import Embedder
 
 __all__ = ["create_app"]
 
-DESCRIPTION = """Feedback Miner turns customer feedback into prioritised recurring problems.
+DESCRIPTION = f"""Feedback Miner turns customer feedback into prioritised recurring problems.
 
 Authenticate with an API key in `X-API-Key` (or `Authorization: Bearer <key>`); create keys with
 `feedback-miner keys create --role ingest|lead|reader|admin --name …`. Errors are JSON:
-`{"error", "message", "fields"}`.
+`{{"error", "message", "fields"}}`. A revoked key stops working at once in the server process that
+revoked it and within {KEY_CACHE_TTL_S:g} s in every other. A client with {MAX_FAILURES} failed key checks or logins
+within {WINDOW_S} s is answered 429 with `Retry-After` until that window ends.
+
+Webhooks (`/v1/webhooks/zendesk|freshdesk|jira`) need an `ingest` key **and** the tool's secret
+(`FM_ZENDESK_SECRET`, `FM_FRESHDESK_SECRET`, `FM_JIRA_SECRET`); each endpoint describes its signature
+headers, signing formula and which placeholders fill each field. Times are ISO 8601.
 
 People use the pages served by the same app: log in at `/login` with a key, then the digest (`/`),
 problem pages and, for leads, the review page (`/review`).
@@ -63,12 +73,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = await run_in_threadpool(_build, settings, embedder, classifier, store)
+        app.state.key_cache = KeyCache(app.state.services.store)
+        app.state.auth_limiter = FailureLimiter(app.state.services.store)
         try:
             yield
         finally:
             app.state.services.close()
 
-    app = FastAPI(title="Feedback Miner API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    # Swagger UI and ReDoc assets come from the fastapi-offline package: /docs and /redoc work offline.
+    app = FastAPIOffline(title="Feedback Miner API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
     install_error_handlers(app)
@@ -77,5 +90,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.include_router(r)
     pages.install(app)  # templates, static files, session signer, the pages' routes and error page
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LoginRateLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -16,19 +16,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feedback_miner.errors import (
-    AuthError, ConfigError, ConflictError, FeedbackMinerError, InputError, ModelError, NotFoundError,
-    PermissionDenied, RowError, StoreError,
+    AuthError,
+    ConfigError,
+    ConflictError,
+    FeedbackMinerError,
+    InputError,
+    ModelError,
+    NotFoundError,
+    PermissionDenied,
+    RateLimited,
+    StoreError,
 )
 
-__all__ = ["install_error_handlers", "BodyLimitMiddleware", "error_body", "STATUS_OF"]
+__all__ = ["STATUS_OF", "BodyLimitMiddleware", "error_body", "install_error_handlers"]
 
 log = logging.getLogger("feedback_miner.api")
 
 #: Most specific first: the first matching class decides the status.
 STATUS_OF: tuple[tuple[type[FeedbackMinerError], int, str], ...] = (
+    (RateLimited, 429, "rate_limited"),
     (PermissionDenied, 403, "forbidden"),
     (AuthError, 401, "unauthorized"),
-    (RowError, 422, "invalid_input"),
     (InputError, 422, "invalid_input"),
     (NotFoundError, 404, "not_found"),
     (ConflictError, 409, "conflict"),
@@ -38,7 +46,7 @@ STATUS_OF: tuple[tuple[type[FeedbackMinerError], int, str], ...] = (
 )
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-               422: "invalid_input", 503: "unavailable"}
+               422: "invalid_input", 429: "rate_limited", 503: "unavailable"}
 
 
 def error_body(code: str, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -53,8 +61,11 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FeedbackMinerError)
     for cls, status, code in STATUS_OF:
         if isinstance(exc, cls):
-            fields = [{"field": exc.field, "message": exc.reason}] if isinstance(exc, RowError) and exc.field else []
+            field = getattr(exc, "field", None)  # RowError, webhooks.PayloadError: the field that was wrong
+            fields = [{"field": field, "message": getattr(exc, "reason", str(exc))}] if field else []
             headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+            if isinstance(exc, RateLimited):
+                headers = {"Retry-After": str(exc.retry_after_s)}
             if status >= 500:
                 log.warning("service unavailable: %s", exc)
             return JSONResponse(error_body(code, str(exc), fields), status_code=status, headers=headers)

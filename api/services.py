@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from api.batching import BatchingEmbedder
-from feedback_miner.adapters import queries, webhooks
-from feedback_miner.adapters.keys import ApiKey
+from feedback_miner.adapters import queries
 from feedback_miner.adapters.store import Store
 from feedback_miner.config import Settings
 from feedback_miner.domain.pii_policy import usable_key
 from feedback_miner.domain.redact import redact
+from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.domain.weeks import last_complete_week, week_bounds
 from feedback_miner.errors import ConflictError, InputError, NotFoundError, RowError
 from feedback_miner.services.analysis import classify_texts
@@ -86,39 +86,6 @@ class CentroidIndex:
         return {"id": entry[0][k][0], "title": entry[0][k][1], "similarity": round(float(sims[k]), 4)}
 
 
-class KeyCache:
-    """Verified keys, remembered for ``ttl_s`` so a request does not hit the store to check its key.
-
-    Keyed by the key's sha256 (the key itself is never held). A revoked key stops working within
-    ``ttl_s`` seconds; a wrong key is never cached.
-    """
-
-    def __init__(self, store: Store, *, ttl_s: float = 30.0) -> None:
-        self.store, self.ttl_s = store, ttl_s
-        self._seen: dict[str, tuple[float, ApiKey]] = {}
-        self._lock = threading.Lock()
-
-    def verify(self, key: str) -> ApiKey:
-        from feedback_miner.adapters.keys import hash_key, verify_key
-
-        h = hash_key(key)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._seen.get(h)
-        if hit is not None and now - hit[0] < self.ttl_s:
-            return hit[1]
-        found = verify_key(self.store, key)
-        with self._lock:
-            if len(self._seen) > 10_000:
-                self._seen.clear()
-            self._seen[h] = (now, found)
-        return found
-
-    def forget(self) -> None:
-        with self._lock:
-            self._seen.clear()
-
-
 class Services:
     """The long-lived collaborators of the API, created once by the app factory's lifespan."""
 
@@ -127,7 +94,6 @@ class Services:
         self.settings, self.store, self.embedder, self.clf = settings, store, embedder, clf
         self.classifier_version = classifier_version
         self.centroids = CentroidIndex(store)
-        self.keys = KeyCache(store)
         self.online_embedder = BatchingEmbedder(online_embedder or embedder)  # /v1/classify: concurrent calls share batches
         self._run_lock = threading.Lock()
         self._run_thread: threading.Thread | None = None
@@ -135,13 +101,16 @@ class Services:
         self._pseudonym_key = usable_key(key.get_secret_value() if key else None)  # ConfigError at start-up if bad
 
     # -- ingest -----------------------------------------------------------------------------
-    def _store_raw(self, index: int, raw: Mapping[str, object], default_source: str) -> dict[str, Any]:
+    def parse_item(self, raw: Mapping[str, object], index: int, default_source: str) -> FeedbackItem:
+        """The one ingest path of the API (items and webhooks): validated, redacted, pseudonymised."""
         bad = _bad_chars(raw)
         if bad:
-            return {"index": index, "status": "rejected", "id": None,
-                    "error": {"field": bad, "message": "contains a NUL or an unpaired surrogate character"}}
+            raise RowError(index, bad, "contains a NUL or an unpaired surrogate character")
+        return parse_row(raw, index, _MAPPING, default_source, pseudonym_key=self._pseudonym_key)
+
+    def _store_raw(self, index: int, raw: Mapping[str, object], default_source: str) -> dict[str, Any]:
         try:
-            item = parse_row(raw, index, _MAPPING, default_source, pseudonym_key=self._pseudonym_key)
+            item = self.parse_item(raw, index, default_source)
         except RowError as err:
             return {"index": index, "status": "rejected", "id": None,
                     "error": {"field": err.field, "message": err.reason}}
@@ -159,22 +128,6 @@ class Services:
         results = [self._store_raw(n, raw, "api") for n, raw in enumerate(items)]
         counts = {k: sum(r["status"] == k for r in results) for k in ("stored", "duplicate", "updated", "rejected")}
         return {"counts": counts, "results": results}
-
-    def ingest_webhook(self, tool: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-        """Verify a webhook's signature, map its payload and upsert it."""
-        s = self.settings
-        if tool == "zendesk":
-            webhooks.verify_zendesk(s.zendesk_secret, headers.get("x-zendesk-webhook-signature"),
-                                    headers.get("x-zendesk-webhook-signature-timestamp"), body)
-        else:
-            secret = s.freshdesk_secret if tool == "freshdesk" else s.jira_secret
-            webhooks.verify_shared_secret(secret, headers.get("x-webhook-secret"), tool)
-        raw = webhooks.map_payload(tool, webhooks.parse_json(body))
-        r = self._store_raw(0, raw, tool)
-        if r["status"] == "rejected":
-            e = r["error"]
-            raise RowError(0, e["field"], f"{tool} payload: {e['message']}")
-        return {"status": r["status"], "id": r["id"], "source": tool, "external_id": str(raw["external_id"])}
 
     # -- classify ---------------------------------------------------------------------------
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:

@@ -24,10 +24,24 @@ from fastapi.responses import Response
 
 from feedback_miner.adapters import queries
 from feedback_miner.config import Settings
+from feedback_miner.errors import ConfigError
 
-__all__ = ["SESSION_COOKIE", "LOGIN_COOKIE", "PageUser", "PageError", "LoginRequired", "SessionSigner",
-           "current_user", "page_role", "check_csrf", "start_session", "end_session", "login_token", "set_login_token",
-           "check_login_token"]
+__all__ = [
+    "LOGIN_COOKIE",
+    "SESSION_COOKIE",
+    "LoginRequired",
+    "PageError",
+    "PageUser",
+    "SessionSigner",
+    "check_csrf",
+    "check_login_token",
+    "current_user",
+    "end_session",
+    "login_token",
+    "page_role",
+    "set_login_token",
+    "start_session",
+]
 
 SESSION_COOKIE = "fm_session"
 LOGIN_COOKIE = "fm_login"  # double-submit token of the login form (there is no session yet)
@@ -77,7 +91,7 @@ class SessionSigner:
 
     def __init__(self, secret: bytes, *, max_age_s: int = MAX_AGE_S) -> None:
         if len(secret) < 16:
-            raise ValueError(f"session secret must be at least 16 bytes, got {len(secret)}")
+            raise ConfigError(f"FM_SESSION_SECRET must be at least 16 bytes, got {len(secret)}")
         self._secret, self.max_age_s = secret, max_age_s
 
     @classmethod

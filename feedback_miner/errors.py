@@ -13,8 +13,9 @@ place (``api/errors.py``)::
     │   └── NotFittedError     an estimator used before fit()
     ├── StoreError             the SQL store failed
     ├── ConflictError          the action conflicts with current state (e.g. a run in progress)
-    └── AuthError              a missing or invalid API key / signature
-        └── PermissionDenied   a valid key without the needed role
+    ├── AuthError              a missing or invalid API key / signature
+    │   └── PermissionDenied   a valid key without the needed role
+    └── RateLimited            too many failed key checks from one client: retry after N seconds
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "NotFittedError",
     "NotFoundError",
     "PermissionDenied",
+    "RateLimited",
     "RowError",
     "StoreError",
 ]
@@ -82,3 +84,9 @@ class AuthError(FeedbackMinerError):
 
 class PermissionDenied(AuthError):
     pass
+
+
+class RateLimited(FeedbackMinerError):
+    def __init__(self, retry_after_s: int, message: str) -> None:
+        self.retry_after_s = max(1, int(retry_after_s))
+        super().__init__(message)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from api.auth import Svc, require
 from api.routes import errors
-from api.schemas import BatchResult, ClassifyRequest, ClassifyResponse, FeedbackBatch, MAX_CLASSIFY_CHARS
+from api.schemas import MAX_CLASSIFY_CHARS, BatchResult, ClassifyRequest, ClassifyResponse, FeedbackBatch
 from feedback_miner.adapters.keys import ApiKey
 from feedback_miner.errors import InputError
 

@@ -47,7 +47,7 @@ def post_run(svc: Svc, _: Admin, req: Annotated[RunRequest | None, Body()] = Non
 
 
 @router.get("/runs", response_model=list[RunOut], tags=["runs"], responses=errors(401, 403))
-def get_runs(svc: Svc, _: Reader) -> list[dict[str, Any]]:
+def get_runs(svc: Svc, _: Admin) -> list[dict[str, Any]]:
     """The latest runs, newest first."""
     return svc.runs()
 

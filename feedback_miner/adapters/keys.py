@@ -1,17 +1,26 @@
-"""API keys: create, verify, list, revoke.
+"""API keys: create, verify, list, revoke, and the verified-key cache.
 
 A key looks like ``fm_<prefix>_<secret>``. Only ``sha256(key)`` is stored (table ``api_keys``),
 with the prefix in clear so verification looks up one or two rows by prefix and compares hashes
 in constant time. The plain key is returned once, at creation, and never again.
+
+:class:`KeyCache` remembers verified keys so a request need not hit the store. Revocation ends a
+key at once in the process that revoked it (every cache of the process is invalidated) and within
+:data:`KEY_CACHE_TTL_S` seconds in every other process (a cached entry is re-checked against the
+store when it is older than that).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -19,11 +28,25 @@ from feedback_miner.adapters import tables as t
 from feedback_miner.adapters.store import Store
 from feedback_miner.errors import AuthError, InputError, NotFoundError
 
-__all__ = ["ROLES", "ApiKey", "create_key", "verify_key", "list_keys", "revoke_key", "hash_key"]
+__all__ = [
+    "KEY_CACHE_TTL_S",
+    "ROLES",
+    "ApiKey",
+    "KeyCache",
+    "create_key",
+    "hash_key",
+    "list_keys",
+    "revoke_key",
+    "verify_key",
+]
 
 #: Roles, from least to most trusted; ``admin`` may do everything.
 ROLES: tuple[str, ...] = ("ingest", "lead", "reader", "admin")
 _PREFIX_LEN = 8
+#: The longest a revoked key keeps working in a process other than the one that revoked it.
+KEY_CACHE_TTL_S = 5.0
+_revocations = itertools.count(1)  # bumped by revoke_key: caches of this process drop everything
+_revocation_gen = 0
 
 
 @dataclass(frozen=True)
@@ -57,11 +80,12 @@ def create_key(store: Store, *, role: str, name: str) -> tuple[str, ApiKey]:
         raise InputError("name must be 1–128 characters")
     prefix = secrets.token_hex(_PREFIX_LEN // 2)
     key = f"fm_{prefix}_{secrets.token_urlsafe(32)}"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store.tx() as c:
-        kid = c.execute(t.api_keys.insert().values(name=name, role=role, prefix=prefix, key_hash=hash_key(key),
-                                                   created_at=now, revoked=False)).inserted_primary_key[0]
-    return key, ApiKey(int(kid), name, role, prefix, now, False)
+        pk = c.execute(t.api_keys.insert().values(name=name, role=role, prefix=prefix, key_hash=hash_key(key),
+                                                  created_at=now, revoked=False)).inserted_primary_key
+    assert pk is not None
+    return key, ApiKey(int(pk[0]), name, role, prefix, now, False)
 
 
 def verify_key(store: Store, key: str) -> ApiKey:
@@ -87,12 +111,57 @@ def list_keys(store: Store) -> list[ApiKey]:
 
 
 def revoke_key(store: Store, key_id_or_prefix: str) -> ApiKey:
-    """Revoke a key by numeric id or by prefix."""
-    col = t.api_keys.c.id if key_id_or_prefix.isdigit() else t.api_keys.c.prefix
-    val: object = int(key_id_or_prefix) if key_id_or_prefix.isdigit() else key_id_or_prefix
+    """Revoke a key by its prefix or by numeric id (a prefix is hex, so it may be all digits: it is
+    tried first, and only an id that no prefix matches is taken as an id)."""
     with store.tx() as c:
-        rows = c.execute(select(t.api_keys).where(col == val)).mappings().all()
+        rows = c.execute(select(t.api_keys).where(t.api_keys.c.prefix == key_id_or_prefix)).mappings().all()
+        if not rows and key_id_or_prefix.isdigit() and int(key_id_or_prefix) < 2**62:
+            rows = c.execute(select(t.api_keys).where(t.api_keys.c.id == int(key_id_or_prefix))).mappings().all()
         if len(rows) != 1:
             raise NotFoundError(f"no single API key with id or prefix {key_id_or_prefix!r}")
         c.execute(t.api_keys.update().where(t.api_keys.c.id == rows[0]["id"]).values(revoked=True))
+    global _revocation_gen
+    _revocation_gen = next(_revocations)
     return _row({**rows[0], "revoked": True})
+
+
+class KeyCache:
+    """Verified keys for at most ``ttl_s`` seconds, keyed by the key's sha256 (never the key itself).
+
+    A wrong key is never cached. Any :func:`revoke_key` in this process empties every cache at once.
+    """
+
+    def __init__(self, store: Store, *, ttl_s: float = KEY_CACHE_TTL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store, self.ttl_s, self._clock = store, ttl_s, clock
+        self._seen: dict[str, tuple[float, ApiKey]] = {}
+        self._gen = _revocation_gen
+        self._lock = threading.Lock()
+
+    def cached(self, key: str) -> ApiKey | None:
+        """The key's record if it was verified less than ``ttl_s`` ago and nothing was revoked since."""
+        h, now = hash_key(key), self._clock()
+        with self._lock:
+            if self._gen != _revocation_gen:
+                self._seen.clear()
+                self._gen = _revocation_gen
+            hit = self._seen.get(h)
+        return hit[1] if hit is not None and now - hit[0] < self.ttl_s else None
+
+    def verify(self, key: str) -> ApiKey:
+        """:func:`verify_key`, answered from the cache when fresh; :class:`AuthError` if not valid."""
+        found = self.cached(key)
+        if found is not None:
+            return found
+        gen = _revocation_gen
+        found = verify_key(self.store, key)
+        with self._lock:
+            if gen == _revocation_gen:  # a revocation while verifying: do not cache a possibly stale answer
+                if len(self._seen) > 10_000:
+                    self._seen.clear()
+                self._seen[hash_key(key)] = (self._clock(), found)
+        return found
+
+    def forget(self) -> None:
+        with self._lock:
+            self._seen.clear()

@@ -120,14 +120,18 @@ class Store(SqlResults):
         return True
 
     # -- feedback ------------------------------------------------------------------------------
-    def upsert_feedback(self, item: FeedbackItem) -> tuple[int, str]:
-        """Store one item; returns (id, "stored" | "duplicate" | "updated").
+    def upsert_feedback(self, item: FeedbackItem, *, event_at: datetime | None = None) -> tuple[int, str]:
+        """Store one item; returns (id, "stored" | "duplicate" | "updated" | "stale").
 
         The same (source, external_id) again adds nothing; if ticket fields changed (e.g. the ticket
-        was resolved) the stored row is updated.
+        was resolved) the stored row is updated. ``event_at`` is the ticket's own last-updated time
+        (webhooks): an event older than the last one applied to the ticket changes nothing ("stale").
         """
         values = {k: getattr(item, k) for k in _ITEM_FIELDS}
         values.update(text_hash=text_hash(item.text), week=week_of(item.created_at), given_category=item.category)
+        event_at = event_at.astimezone(UTC) if event_at is not None else None
+        if event_at is not None:
+            values["source_updated_at"] = event_at
         with self.tx() as c:
             row = c.execute(
                 select(t.feedback).where(t.feedback.c.source == item.source, t.feedback.c.external_id == item.external_id)
@@ -147,6 +151,16 @@ class Store(SqlResults):
             changed = {k: v for k, v in values.items() if v is not None and _aware(row[k]) != v
                        and k in ("ticket_status", "resolved_at", "first_response_at", "rating", "nps", "ces",
                                  "satisfaction", "first_contact_resolution", "escalated", "handle_minutes")}
+            if event_at is not None:
+                seen, col = _aware(row["source_updated_at"]), t.feedback.c.source_updated_at
+                if seen is not None and event_at < seen:
+                    return int(row["id"]), "stale"
+                guard = (t.feedback.c.id == row["id"]) & (col.is_(None) | (col <= event_at))
+                extra = {"updated_at": _now()} if changed else {}
+                done = c.execute(t.feedback.update().where(guard).values(**changed, **extra, source_updated_at=event_at))
+                if done.rowcount == 0:  # a newer event for this ticket was applied meanwhile
+                    return int(row["id"]), "stale"
+                return int(row["id"]), "updated" if changed else "duplicate"
             if changed:
                 c.execute(t.feedback.update().where(t.feedback.c.id == row["id"]).values(**changed, updated_at=_now()))
                 return int(row["id"]), "updated"

@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 __all__ = [
     "api_keys",
+    "auth_failures",
     "digests",
     "embeddings",
     "feedback",
@@ -56,6 +57,7 @@ feedback = Table(
     Column("confirmed_category", String(32)), Column("confirmed_secondary", String(32)),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("source_updated_at", DateTime(timezone=True)),  # the ticket's own updated time (webhooks), UTC
     UniqueConstraint("source", "external_id", name="uq_feedback_source_external"),
     Index("ix_feedback_week", "week"),
 )
@@ -156,4 +158,11 @@ api_keys = Table(
     Column("key_hash", String(128), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+)
+
+auth_failures = Table(  # failed key checks per client, in fixed windows (api/ratelimit.py)
+    "auth_failures", metadata,
+    Column("bucket", String(200), primary_key=True),
+    Column("window_start", Float, nullable=False),  # epoch seconds
+    Column("failures", Integer, nullable=False),
 )

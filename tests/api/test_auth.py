@@ -21,7 +21,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/v1/digests/2026-W46", None, {"reader"}),
     ("GET", "/v1/problems", None, {"reader"}),
     ("GET", "/v1/problems/payment-001", None, {"reader"}),
-    ("GET", "/v1/runs", None, {"reader"}),
+    ("GET", "/v1/runs", None, set()),
     ("POST", "/v1/runs", {"week": "2026-W46"}, set()),
 ]
 

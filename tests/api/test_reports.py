@@ -61,7 +61,7 @@ def ran() -> Any:
         for w in ("2026-W45", WEEK):
             r = c.post("/v1/runs", json={"week": w}, headers=auth(keys["admin"]))
             assert r.status_code == 202 and r.json() == {**r.json(), "week": w, "status": "running"}
-            assert wait_done(c, keys["reader"], w)["status"] == "done"
+            assert wait_done(c, keys["admin"], w)["status"] == "done"
         yield c, keys
 
 
@@ -146,4 +146,4 @@ def test_second_run_while_running_is_409_and_unknown_week_404(settings: Settings
         r = c.post("/v1/runs", json={"week": WEEK}, headers=auth(keys["admin"]))
         assert r.status_code == 409 and "in progress" in r.json()["message"]
         emb.gate.set()
-        assert wait_done(c, keys["reader"], WEEK)["status"] == "done"
+        assert wait_done(c, keys["admin"], WEEK)["status"] == "done"

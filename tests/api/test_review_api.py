@@ -60,7 +60,7 @@ def loaded() -> Iterator[tuple[TestClient, dict[str, str]]]:
         ingest(c, keys["ingest"], demo_items(weeks=2, per_week=60))
         for w in ("2026-W45", WEEK):
             assert c.post("/v1/runs", json={"week": w}, headers=auth(keys["admin"])).status_code == 202
-            assert wait_done(c, keys["reader"], w)["status"] == "done"
+            assert wait_done(c, keys["admin"], w)["status"] == "done"
         yield c, keys
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -49,9 +50,14 @@ JIRA: dict[str, Any] = {
         "reporter": {"accountId": "5b10a2844c20165700ede21g"}}}}
 
 
-def _zd(client: TestClient, key: str, payload: dict[str, Any], *, secret: str = SECRETS["zendesk_secret"],
-        ts: str = "2026-11-10T09:31:12Z", sign: bool = True) -> Any:
-    body = json.dumps(payload).encode()
+def _now_iso(offset_s: float = 0) -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=offset_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _zd(client: TestClient, key: str, payload: dict[str, Any] | bytes, *, secret: str = SECRETS["zendesk_secret"],
+        ts: str | None = None, sign: bool = True) -> Any:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    ts = ts or _now_iso()
     h = {"X-API-Key": key, "Content-Type": "application/json"}
     if sign:
         h |= {"X-Zendesk-Webhook-Signature": zendesk_signature(secret, ts, body),
@@ -70,7 +76,7 @@ def test_zendesk_signed_stored_once_then_updated(client: TestClient, keys: dict[
     r = _zd(client, keys["ingest"], payload)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "stored" and r.json()["source"] == "zendesk"
-    again = _zd(client, keys["ingest"], payload, ts="2026-11-10T09:40:00Z")  # redelivery, re-signed
+    again = _zd(client, keys["ingest"], payload, ts=_now_iso(-30))  # redelivery, re-signed
     assert again.json()["status"] == "duplicate" and again.json()["id"] == r.json()["id"]
     solved = copy.deepcopy(payload)
     t = solved["detail"] if "detail" in solved else solved["ticket"]

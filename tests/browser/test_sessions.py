@@ -21,6 +21,7 @@ from api.sessions import SESSION_COOKIE, SessionSigner
 from feedback_miner.adapters.keys import ROLES, create_key, revoke_key
 from feedback_miner.adapters.store import open_store
 from feedback_miner.config import Settings
+from feedback_miner.errors import ConfigError
 from feedback_miner.testing import HashingEmbedder
 from tests.api.conftest import auth, keyword_classifier
 from tests.api.test_reports import WEEK, demo_items, ingest, wait_done
@@ -38,7 +39,7 @@ def app() -> Iterator[App]:
     with TestClient(create_app(s, embedder=emb, classifier=keyword_classifier(emb), store=st)) as c:
         ingest(c, keys["ingest"], demo_items(weeks=1, per_week=60))
         assert c.post("/v1/runs", json={"week": WEEK}, headers=auth(keys["admin"])).status_code == 202
-        assert wait_done(c, keys["reader"], WEEK)["status"] == "done"
+        assert wait_done(c, keys["admin"], WEEK)["status"] == "done"
         yield c, keys, st
 
 
@@ -65,7 +66,7 @@ def test_signer_rejects_tampering_other_secrets_and_expiry() -> None:
     assert s.unsign(f"{forged}.{mac}") is None and s.unsign(tok + "x") is None and s.unsign("junk") is None
     assert SessionSigner(b"o" * 32).unsign(tok) is None
     assert SessionSigner(b"k" * 32, max_age_s=60).unsign(s.sign({"kid": 1, "csrf": "x", "iat": 1})) is None
-    with pytest.raises(ValueError, match="at least 16 bytes"):
+    with pytest.raises(ConfigError, match="at least 16 bytes"):
         SessionSigner(b"short")
     a, b = (SessionSigner.from_settings(Settings()) for _ in range(2))  # no secret: random, never fixed
     assert b.unsign(a.sign({"kid": 1, "csrf": "x", "iat": int(time.time())})) is None
