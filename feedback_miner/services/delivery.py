@@ -73,30 +73,40 @@ def _metric_line(m: MetricValue) -> str:
     return ", ".join(parts) + f"; n={m.n}"
 
 
+def _metric_lines(metrics: Sequence[MetricValue], s: _Style) -> list[str]:
+    """Metrics with data first (value, target, gap, change, n); those without any in one line."""
+    lines = [s.esc(_metric_line(m)) for m in metrics if m.n > 0]
+    empty = [m.label for m in metrics if m.n == 0]
+    if empty:
+        lines.append(s.esc("No data this period: " + "; ".join(empty)))
+    return lines
+
+
 def _problem_line(p: Mapping[str, Any], s: _Style) -> str:
     status = f", {p['status']}" if p.get("status") else ""
-    return f"{s.bold(s.esc(p['title']))} — {plural(int(p['size']), 'report')}{status} ({Category(p['category']).label})"
+    return (f"{s.bold(s.esc(p['title']))} — {plural(int(p['size']), 'report')}{status} "
+            f"({s.esc(Category(p['category']).label)})")
 
 
 def _sections(d: Digest, s: _Style) -> list[tuple[str, list[str]]]:
-    """(heading, lines) of the summary; every piece of user text passes through ``s.esc``."""
+    """(heading, lines) of the summary; every piece of text passes through ``s.esc``."""
     c = d.counts
     out: list[tuple[str, list[str]]] = [("", [
         f"Analysed {plural(int(c['analysed']), 'text')}: {plural(int(c['problems']), 'problem')} found, "
         f"{c['other']} not an issue, {c['unclustered']} joined no problem."])]
     if d.metrics:
-        out.append(("Metrics vs targets", [_metric_line(m) for m in d.metrics]))
+        out.append(("Metrics vs targets", _metric_lines(d.metrics, s)))
     top = [f"{p.get('rank', i)}. {_problem_line(p, s)}" for i, p in enumerate(d.top_problems[:TOP], start=1)]
     out.append(("Top problems", top or ["No recurring problems were found."]))
     if d.new_and_growing:
         out.append(("New and growing", [f"• {_problem_line(p, s)}" for p in d.new_and_growing[:TOP]]))
     if d.severe_unclustered:
         out.append(("Severe reports that joined no problem", [
-            f"• {Category(r['category']).label}: “{s.esc(_short(_plain(r['quote']), _QUOTE_CHARS))}”"
+            f"• {s.esc(Category(r['category']).label)}: “{s.esc(_short(_plain(r['quote']), _QUOTE_CHARS))}”"
             + (f" ({s.esc(r['reason'])})" if r.get("reason") else "") for r in d.severe_unclustered[:TOP]]))
     back = [f for f in d.fix_watch if f.get("verdict") == "resurfaced"]
     if back:
-        out.append(("Resurfaced after a fix", [f"• {s.bold(s.esc(f['title']))} (fixed {f['fixed_week']})"
+        out.append(("Resurfaced after a fix", [f"• {s.bold(s.esc(f['title']))} (fixed {s.esc(f['fixed_week'])})"
                                                for f in back]))
     return out
 
