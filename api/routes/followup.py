@@ -31,7 +31,7 @@ class ReporterOut(BaseModel):
     reports: int = Field(ge=1)
     problem_weeks: list[str] = Field(description="ISO weeks the reports were counted in")
     tickets: list[str] = Field(description="source:external_id of every report, oldest first")
-    reports_after_fix: int = Field(description="Reports counted in weeks after the fix week (0 if not fixed)")
+    reports_after_fix: int = Field(description="Reports made in weeks after the fix week (0 if not fixed)")
 
 
 class FollowupOut(BaseModel):

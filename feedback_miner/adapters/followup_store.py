@@ -43,11 +43,12 @@ class ReportRecord:
 
 
 def merged_family(redirects: dict[str, str | None], survivor: str) -> tuple[str, ...]:
-    """``survivor`` and every id whose chain of ``merged_into`` redirects ends at it (cycles stop)."""
+    """``survivor`` and every id whose chain of ``merged_into`` redirects ends at it, the chain
+    followed as :func:`registry_store.resolve_id` does (a cycle stops before revisiting an id)."""
     def end(pid: str) -> str:
-        seen = {pid}
+        seen: set[str] = set()
         while (nxt := redirects.get(pid)) and nxt not in seen:
-            seen.add(nxt)
+            seen.add(pid)
             pid = nxt
         return pid
 

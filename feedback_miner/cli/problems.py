@@ -62,9 +62,9 @@ def followup(
     with handled():
         fl = followup_list(SqlFollowupReader(container(db).store), problem_id)
     text = to_csv(fl)
-    moved = f" (merged into {fl.problem_id})" if fl.problem_id != problem_id else ""
-    fixed = f", fixed in {fl.fixed_week}" if fl.fixed_week else ", not marked fixed"
-    note = f"{fl.problem_id}{moved}{fixed}: {len(fl.reporters)} customers, {fl.reports} reports"
+    head = fl.problem_id if fl.problem_id == problem_id else f"{problem_id} (merged into {fl.problem_id})"
+    fixed = f"fixed in {fl.fixed_week}" if fl.fixed_week else "not marked fixed"
+    note = f"{head}, {fixed}: {len(fl.reporters)} customers or tickets, {fl.reports} reports"
     if out:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"{note}; wrote {out}")

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from feedback_miner.domain.redact import redact
+from feedback_miner.domain.weeks import week_of
 
 __all__ = ["CSV_COLUMNS", "FollowupList", "FollowupReader", "Reporter", "build_followup", "followup_list", "to_csv"]
 
@@ -79,7 +80,7 @@ class Reporter:
     reports: int
     problem_weeks: tuple[str, ...]
     tickets: tuple[str, ...]  # "source:external_id" of every report, oldest first
-    reports_after_fix: int = 0
+    reports_after_fix: int = 0  # reports made in weeks after the fix week
 
     def to_dict(self) -> dict[str, Any]:
         return {"customer_id": self.customer_id, "source": self.source, "external_id": self.external_id,
@@ -130,7 +131,7 @@ def build_followup(problem: Problem, reports: Iterable[Report]) -> FollowupList:
         k = _key(r)
         groups.setdefault(k, {}).setdefault(r.feedback_id, r)  # a text counted in two weeks is one report
         weeks.setdefault(k, set()).add(r.week)
-        if problem.fixed_week and r.week > problem.fixed_week:
+        if problem.fixed_week and week_of(r.created_at) > problem.fixed_week:
             after.setdefault(k, set()).add(r.feedback_id)
     rows = []
     for k, by_id in groups.items():
