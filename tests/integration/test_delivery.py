@@ -116,8 +116,8 @@ class _Hook(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture()
-def slack() -> Iterator[Any]:
+def serve_webhook() -> Iterator[Any]:
+    """A local HTTP server recording each POSTed JSON body (``.posts``), answering ``.status``."""
     srv: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     srv.posts, srv.status = [], 200
     srv.url = f"http://127.0.0.1:{srv.server_address[1]}/services/T000/B000/{TOKEN}"
@@ -126,6 +126,11 @@ def slack() -> Iterator[Any]:
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+@pytest.fixture()
+def slack() -> Iterator[Any]:
+    yield from serve_webhook()
 
 
 class _Inbox:
@@ -160,7 +165,7 @@ def smtp_auth() -> Iterator[tuple[_Inbox, int]]:
     yield from _smtp(authenticator=check, auth_require_tls=False)
 
 
-def _slack_text(payload: dict[str, Any]) -> str:
+def slack_text(payload: dict[str, Any]) -> str:
     parts = [payload["text"]]
     for b in payload["blocks"]:
         if "text" in b:
@@ -180,7 +185,7 @@ def test_slack_post_has_the_summary_with_user_text_escaped(slack: Any, hostile: 
     assert "Slack (127.0.0.1)" in detail and TOKEN not in detail
     [post] = slack.posts
     assert post["path"].endswith(TOKEN) and post["type"].startswith("application/json")
-    text = _slack_text(post["json"])
+    text = slack_text(post["json"])
     for p in hostile.top_problems[1:5]:
         assert f"*{p['title']}*" in text
     assert "Refund &lt;!channel&gt; &amp; &lt;https://evil.example|click here&gt;" in text
@@ -223,7 +228,7 @@ def test_deliver_command_sends_to_every_channel(tmp_path: Path, slack: Any, smtp
     assert f"sent: posted the {WEEK} summary to Slack (127.0.0.1)" in r.stdout
     assert "sent: e-mailed the" in r.stdout and "2 recipients" in r.stdout
     assert len(slack.posts) == 1 and len(smtp[0].messages) == 1
-    assert digest.top_problems[0]["title"] in _slack_text(slack.posts[0]["json"])
+    assert digest.top_problems[0]["title"] in slack_text(slack.posts[0]["json"])
 
 
 def test_a_failing_channel_is_named_and_the_other_still_goes(tmp_path: Path, slack: Any, smtp: tuple[_Inbox, int],
