@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.metrics import ApiMetrics, MetricsMiddleware
-from api.routes import feedback, health, pages, reports, review, webhooks
+from api.routes import feedback, followup, health, pages, reports, review, webhooks
 from api.security import LoginRateLimitMiddleware, SecurityHeadersMiddleware
 from api.services import Services
 from feedback_miner.adapters.keys import KEY_CACHE_TTL_S, KeyCache
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.metrics = ApiMetrics()
     install_error_handlers(app)
     app.state.model_lock = threading.Lock()  # one retrain or rollback at a time
-    for r in (feedback.router, webhooks.router, reports.router, review.router, health.router):
+    for r in (feedback.router, webhooks.router, reports.router, review.router, health.router, followup.router):
         app.include_router(r)
     pages.install(app)  # templates, static files, session signer, the pages' routes and error page
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

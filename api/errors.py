@@ -19,6 +19,7 @@ from feedback_miner.errors import (
     AuthError,
     ConfigError,
     ConflictError,
+    DeliveryError,
     FeedbackMinerError,
     InputError,
     ModelError,
@@ -43,8 +44,9 @@ STATUS_OF: tuple[tuple[type[FeedbackMinerError], int, str], ...] = (
     (ConfigError, 503, "not_configured"),
     (ModelError, 503, "model_unavailable"),
     (StoreError, 503, "store_unavailable"),
+    (DeliveryError, 502, "delivery_failed"),
 )
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+_HTTP_CODES = {400: "bad_request", 502: "delivery_failed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
                422: "invalid_input", 429: "rate_limited", 503: "unavailable"}
 

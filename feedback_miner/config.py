@@ -77,9 +77,36 @@ class Settings(BaseSettings):
             raise ValueError(f"metric_targets names unknown metric(s) {unknown}; known: {', '.join(METRIC_KEYS)}")
         return v
 
+    # -- delivery of the weekly digest (feedback-miner deliver / schedule); nothing is sent unless set
+    public_url: str | None = Field(
+        default=None, description="Base URL of the pages (e.g. https://feedback.example.com), for digest links.")
+    slack_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack incoming-webhook URL the digest summary is posted to (a secret).")
+    smtp_host: str | None = Field(default=None, description="SMTP server for the digest e-mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port; 465 means TLS from the start.")
+    smtp_user: str | None = Field(default=None, description="SMTP login, if the server needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password (no default).")
+    smtp_from: str | None = Field(default=None, description="Sender address of the digest e-mail.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    digest_recipients: str = Field(default="", description="Comma-separated addresses the digest is e-mailed to.")
+    delivery_timeout_s: float = Field(default=20.0, gt=0, le=300, description="Network timeout per channel.")
+    schedule_time: str = Field(
+        default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="UTC time of day (HH:MM) on Mondays when `feedback-miner schedule` runs the last week.")
+
     @field_validator("database_url")
     @classmethod
     def _url(cls, v: str) -> str:
         if "://" not in v:
             raise ValueError(f"database_url {v!r} is not a SQLAlchemy URL like sqlite:///file.db")
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip().rstrip("/")
+        if not v.startswith(("https://", "http://")) or any(ch in v for ch in " <>|\"'"):
+            raise ValueError(f"public_url {v!r} must be an http(s) URL like https://feedback.example.com")
         return v

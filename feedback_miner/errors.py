@@ -13,6 +13,7 @@ place (``api/errors.py``)::
     │   └── NotFittedError     an estimator used before fit()
     ├── StoreError             the SQL store failed
     ├── ConflictError          the action conflicts with current state (e.g. a run in progress)
+    ├── DeliveryError          a digest channel (Slack, e-mail) could not deliver
     ├── AuthError              a missing or invalid API key / signature
     │   └── PermissionDenied   a valid key without the needed role
     └── RateLimited            too many failed key checks from one client: retry after N seconds
@@ -24,6 +25,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "ConflictError",
+    "DeliveryError",
     "FeedbackMinerError",
     "InputError",
     "ModelError",
@@ -76,6 +78,10 @@ class StoreError(FeedbackMinerError):
 
 class ConflictError(FeedbackMinerError):
     pass
+
+
+class DeliveryError(FeedbackMinerError):
+    """A channel could not deliver the digest (network, server refusal); the message names the channel."""
 
 
 class AuthError(FeedbackMinerError):

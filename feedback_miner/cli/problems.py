@@ -1,8 +1,10 @@
-"""``feedback-miner problems fix | rename``: act on recurring problems."""
+"""``feedback-miner problems fix | rename | followup``: act on recurring problems."""
 
 from __future__ import annotations
 
 import getpass
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +13,7 @@ from feedback_miner.cli.app import DbOpt, app, container, handled
 
 __all__ = ["problems_app"]
 
-problems_app = typer.Typer(help="Manage recurring problems: mark fixed, rename.", no_args_is_help=True)
+problems_app = typer.Typer(help="Manage recurring problems: mark fixed, rename, list who to follow up with.", no_args_is_help=True)
 app.add_typer(problems_app, name="problems")
 
 
@@ -44,3 +46,28 @@ def rename_cmd(
     with handled():
         pid = rename(container(db).store, problem_id, title, by=by or getpass.getuser())
     typer.echo(f"{pid} renamed to {title!r}")
+
+
+@problems_app.command("followup")
+def followup(
+    problem_id: Annotated[str, typer.Argument(help="problem id, e.g. payment-003 (merged ids are followed)")],
+    out: Annotated[Path | None, typer.Option(help="write the CSV here instead of stdout")] = None,
+    db: DbOpt = None,
+) -> None:
+    """The follow-up survey list: one CSV row per customer who reported the problem (ids as stored:
+    redacted or pseudonymised), with their earliest and latest report, count, weeks and tickets."""
+    from feedback_miner.adapters.followup_store import SqlFollowupReader
+    from feedback_miner.services.followup import followup_list, to_csv
+
+    with handled():
+        fl = followup_list(SqlFollowupReader(container(db).store), problem_id)
+    text = to_csv(fl)
+    head = fl.problem_id if fl.problem_id == problem_id else f"{problem_id} (merged into {fl.problem_id})"
+    fixed = f"fixed in {fl.fixed_week}" if fl.fixed_week else "not marked fixed"
+    note = f"{head}, {fixed}: {len(fl.reporters)} customers or tickets, {fl.reports} reports"
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{note}; wrote {out}")
+    else:
+        sys.stdout.write(text)
+        typer.echo(note, err=True)
