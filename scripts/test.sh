@@ -14,5 +14,11 @@ if [ ! -x "$CHROMIUM" ]; then
   fi
 fi
 scripts/setup.sh
+if [ -z "${FM_SKIP_LINT:-}" ]; then  # types and lint are part of the build (FM_SKIP_LINT=1 skips them locally)
+  echo "test: ruff check" >&2
+  .venv/bin/ruff check feedback_miner api tests benchmarks notebooks
+  echo "test: mypy --strict (pyproject.toml [tool.mypy])" >&2
+  .venv/bin/mypy
+fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 FM_TEST_OUTPUT="${FM_TEST_OUTPUT:-$(pwd)/test-output}"
 exec .venv/bin/python -m pytest -q -rs "$@"
