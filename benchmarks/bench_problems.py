@@ -52,6 +52,7 @@ from feedback_miner.domain.types import FeedbackItem  # noqa: E402
 from feedback_miner.stages.embed import text_hash  # noqa: E402
 from feedback_miner.stages.evaluation import duplicated_titles, problem_quality  # noqa: E402
 
+CATEGORY_OF: dict[object, str] = {}  # problem id -> category of the last product run (for the examples)
 TARGETS = {"problems_per_intent": 1.15, "purity": 0.85, "duplicated_titles": 0, "title_names_intent": 0.70,
            "ari": 0.60, "unclustered_share": 0.10}
 
@@ -77,6 +78,22 @@ def load_sets(data: Path) -> dict[str, tuple[list[str], list[str], list[str]]]:
             cats.append(cat)
     out["bitext"] = (texts, intents, cats)
     return out
+
+
+def demo_set(clf: Any, embedder: Any, weeks: int = 2) -> tuple[list[FeedbackItem], list[str], list[str], np.ndarray]:
+    """The bundled demo's last ``weeks`` weeks as ingested (redacted), its planted problem per text, and
+    the categories the shipped classifier predicts (what the weekly run uses)."""
+    from feedback_miner.demo import generate_labeled_demo
+    from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
+
+    labeled = generate_labeled_demo(weeks=weeks)
+    report = IngestReport()
+    items = list(parse_rows(((n, r) for n, (r, _) in enumerate(labeled, 1)), ColumnMapping(), default_source="demo",
+                            report=report))
+    items = [FeedbackItem(**{**i.__dict__, "id": n}) for n, i in enumerate(items)]
+    truth = [pid for _, pid in labeled]
+    X = embedder.embed([i.text for i in items])
+    return items, truth, [p.category for p in clf.predict(X)], X
 
 
 def embed_cached(texts: Sequence[str], embedder: Any, cache: Path | None) -> np.ndarray:
@@ -118,13 +135,14 @@ def evaluate(labels: Sequence[object], titles: dict[object, str], intents: Seque
     ts = [titles[k] for k in keys]
     q["duplicated_titles"] = duplicated_titles(ts)
     q["title_names_intent"] = title_names_intent(ts, majority, intents, embedder)
-    q["examples"] = [{"title": t, "majority_intent": m, "size": len(members[k]),
+    q["examples"] = [{"title": t, "majority_intent": m, "size": len(members[k]), "category": CATEGORY_OF.get(k, str(k).split(":")[0]),
                       "purity": round(Counter(members[k]).most_common(1)[0][1] / len(members[k]), 3)}
                      for k, t, m in sorted(zip(keys, ts, majority), key=lambda x: -len(members[x[0]]))]
     return q
 
 
-def run_product(texts: Sequence[str], cats: Sequence[str], X: np.ndarray, kwargs: dict[str, Any]) -> tuple[list[object], dict[object, str], float]:
+def run_product(texts: Sequence[str], cats: Sequence[str], X: np.ndarray, kwargs: dict[str, Any],
+                embedder: Any) -> tuple[list[object], dict[object, str], float]:
     from feedback_miner.stages.cluster import ClusterParams
     from feedback_miner.stages.problems import find_problems
 
@@ -133,8 +151,11 @@ def run_product(texts: Sequence[str], cats: Sequence[str], X: np.ndarray, kwargs
              for n, (t, c) in enumerate(zip(texts, cats))]
     kw = dict(kwargs)
     params = ClusterParams(**kw.pop("params", {}))
+    if kw.pop("embed_titles", True):
+        kw["embedder"] = embedder
     t0 = time.perf_counter()
     found = find_problems(items, X, list(cats), params=params, **kw)
+    CATEGORY_OF.update({p.id: p.category for p in found.problems})
     return list(found.problem_of), {p.id: p.title for p in found.problems}, time.perf_counter() - t0
 
 
@@ -183,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "problems.json")
     ap.add_argument("--vector-cache", type=Path, default=Path("/tmp/fm-bench-problems.npz"))
     ap.add_argument("--no-bertopic", action="store_true")
-    ap.add_argument("--sets", default="banking77,bitext")
+    ap.add_argument("--sets", default="banking77,bitext,demo")
     ap.add_argument("--sweep", action="append", default=[], help="NAME=JSON of find_problems keyword overrides")
     args = ap.parse_args(argv)
 
@@ -201,12 +222,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
                               "targets": TARGETS, "sets": {}}
     for name in args.sets.split(","):
-        texts, intents, cats = sets[name]
-        X = embed_cached(texts, embedder, args.vector_cache)
+        if name == "demo":
+            from feedback_miner.adapters.artefacts import load_classifier
+
+            demo_items, intents, cats, X = demo_set(load_classifier(ROOT / "models" / "classifier")[0], embedder)
+            texts = [i.text for i in demo_items]
+            from feedback_miner.demo import PROBLEM_CATEGORIES as truth_category
+        else:
+            texts, intents, cats = sets[name]
+            X = embed_cached(texts, embedder, args.vector_cache)
         res: dict[str, Any] = {"n": len(texts), "intents": len(set(intents)), "texts_per_category": dict(Counter(cats))}
         for run, kw in runs:
-            labels, titles, secs = run_product(texts, cats, X, kw)
+            labels, titles, secs = run_product(texts, cats, X, kw, embedder)
             res[run] = {**evaluate(labels, titles, intents, embedder), "time_s": round(secs, 1), "settings": kw}
+        if name == "demo":
+            for run, _ in runs:
+                res[run]["praise_problems_in_issue_categories"] = [
+                    e["title"] for e in res[run]["examples"]
+                    if truth_category[e["majority_intent"]] == "other" and e["category"] != "other"]
         if not args.no_bertopic:
             labels, titles, secs = run_bertopic(texts, cats, X, embedder._model)
             res["bertopic_defaults_per_category"] = {**evaluate(labels, titles, intents, embedder), "time_s": round(secs, 1)}

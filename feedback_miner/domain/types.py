@@ -124,6 +124,9 @@ class Problem:
     trend_statistic: str | None = None
     emerging: bool = False
     satisfaction: dict[str, float | int | None] = field(default_factory=dict)
+    # How many members were classified (or given) each category, when they disagree with
+    # ``category`` (the members' majority): the digest can say "3 of 12 texts were classified payment".
+    member_categories: dict[str, int] = field(default_factory=dict)
 
     @property
     def size(self) -> int:

@@ -143,10 +143,20 @@ def diverse_quotes(X: np.ndarray, texts: Sequence[str], k: int = 3, lam: float =
 def error_codes(texts: Sequence[str], top: int = 5) -> list[str]:
     """Error codes or messages quoted in the texts, most frequent first ("PAY-402 (12)")."""
     cnt = Counter[str]()
+    forms: dict[str, Counter[str]] = {}
     for t in texts:
-        for m in {" ".join(x.upper().split()) for x in _ERR.findall(t)}:
-            cnt[m] += 1
-    return [f"{code} ({n})" for code, n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[:top] if n >= 2]
+        found = {" ".join(x.split()) for x in _ERR.findall(t)}
+        for key in {f.upper() for f in found}:
+            cnt[key] += 1
+        for f in found:
+            forms.setdefault(f.upper(), Counter())[f] += 1
+
+    def shown(key: str) -> str:  # the writers' own spelling; a bare code like "pp-1002" in capitals
+        form = max(forms[key].items(), key=lambda kv: (kv[1], kv[0].isupper(), kv[0]))[0]
+        return form.upper() if re.fullmatch(r"[A-Za-z]{2,6}-\d{2,5}", form) else form
+
+    ranked = sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return [f"{shown(code)} ({n})" for code, n in ranked if n >= 2]
 
 
 def breakdown(values: Sequence[str | None], top: int = 6) -> dict[str, int]:
