@@ -32,6 +32,7 @@ _COMPLAINT = re.compile(
 )
 _SOLVED = re.compile(
     r"\b(?:problems?|issues?)(?: (?:is|was|has been|got|are|were|have been))? (?:now )?(?:solved|resolved|fixed|sorted)"
+    r"|\b(?:solved|resolved|fixed|sorted)(?: out)? (?:my|the|this|our|that) (?:problem|issue)s?"
     r"|\bno (?:problems?|issues?|complaints?)\b|\bnot (?:a|one) (?:single )?(?:problem|issue|complaint)\b",
     re.I,
 )
