@@ -156,7 +156,9 @@ def rerank(
     """Re-rank each problem's candidates by how close each phrase's own embedding is to the problem's
     centroid (one embedding call for the whole run)."""
     flat = [c.text for cands in shortlists for c in cands]
-    V = embed(flat) if flat else np.zeros((0, 1))
+    if not flat:
+        return [list(c) for c in shortlists]
+    V = embed(flat)
     out: list[list[TitleCandidate]] = []
     pos = 0
     for cands, centroid in zip(shortlists, centroids):
