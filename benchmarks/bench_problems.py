@@ -33,7 +33,7 @@ import time
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +41,16 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import T0, log, read_csv  # noqa: E402
+from _common import T0, log, read_csv
 
-from feedback_miner.domain.types import FeedbackItem  # noqa: E402
-from feedback_miner.stages.embed import text_hash  # noqa: E402
-from feedback_miner.stages.evaluation import duplicated_titles, problem_quality  # noqa: E402
+from feedback_miner.domain.types import FeedbackItem
+from feedback_miner.stages.embed import text_hash
+from feedback_miner.stages.evaluation import duplicated_titles, problem_quality
 
 CATEGORY_OF: dict[object, str] = {}  # problem id -> category of the last product run (for the examples)
 TARGETS = {"problems_per_intent": 1.15, "purity": 0.85, "duplicated_titles": 0, "title_names_intent": 0.70,
@@ -146,7 +146,7 @@ def run_product(texts: Sequence[str], cats: Sequence[str], X: np.ndarray, kwargs
     from feedback_miner.stages.cluster import ClusterParams
     from feedback_miner.stages.problems import find_problems
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     items = [FeedbackItem(text=t, source="bench", external_id=str(n), created_at=now, category=c, id=n)
              for n, (t, c) in enumerate(zip(texts, cats))]
     kw = dict(kwargs)
@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.append((name, json.loads(js)))
     report: dict[str, Any] = {"benchmark": "problem quality", "command": "python benchmarks/bench_problems.py "
                               + " ".join(argv if argv is not None else sys.argv[1:]),
-                              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                              "date": datetime.now(UTC).isoformat(timespec="seconds"),
                               "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
                               "targets": TARGETS, "sets": {}}
     for name in args.sets.split(","):

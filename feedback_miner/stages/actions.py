@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from feedback_miner.domain.types import FeedbackItem, Problem
 
-__all__ = ["OWNING_TEAM", "Action", "Concentration", "run_breakdowns", "concentrations", "recommended_action"]
+__all__ = ["OWNING_TEAM", "Action", "Concentration", "concentrations", "recommended_action", "run_breakdowns"]
 
 OWNING_TEAM: dict[str, str] = {
     "technical": "App engineering", "user_interface": "Design / front end", "payment": "Payments",

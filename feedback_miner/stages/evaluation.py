@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -10,7 +11,7 @@ import numpy as np
 
 from feedback_miner.errors import InputError
 
-__all__ = ["per_class_f1", "macro_f1", "reliability", "problem_quality", "duplicated_titles"]
+__all__ = ["duplicated_titles", "macro_f1", "per_class_f1", "problem_quality", "reliability"]
 
 
 def per_class_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> dict[str, float]:
@@ -37,7 +38,7 @@ def reliability(y_true: Sequence[str], y_pred: Sequence[str], confidence: Sequen
     edges = np.linspace(0, 1, bins + 1)
     rows = []
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         m = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
         if m.sum() == 0:
             continue

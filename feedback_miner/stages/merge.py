@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from feedback_miner.errors import InputError
 
-__all__ = ["Cluster", "MERGE_THRESHOLD", "CROSS_CATEGORY_THRESHOLD", "merge_clusters", "majority_category"]
+__all__ = ["CROSS_CATEGORY_THRESHOLD", "MERGE_THRESHOLD", "Cluster", "majority_category", "merge_clusters"]
 
 MERGE_THRESHOLD = 0.85
 """Centroid cosine at which two clusters of one category are one problem."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["is_praise", "praise_share", "PRAISE_MAJORITY"]
+__all__ = ["PRAISE_MAJORITY", "is_praise", "praise_share"]
 
 PRAISE_MAJORITY = 0.5
 """A problem with at least this share of praise / thanks texts belongs to ``other``."""
@@ -20,7 +20,7 @@ _PRAISE = re.compile(
     r"well done|kudos|solved|resolved|sorted|fixed|works? (?:great|fine|well|perfectly|now)|"
     r"(?:[1-5]|one|two|three|four|five) stars?|10/10|recommend(?:ed)?|happy|satisfied|pleased|all good|good|easy|smooth(?:ly)?|"
     r"quick(?:ly)?|fast|simple)\b|[⭐🙏👍😊❤]",
-    re.I,
+    re.IGNORECASE,
 )
 # Complaint language: a text with any of these is a report, even when it also says thanks.
 _COMPLAINT = re.compile(
@@ -28,13 +28,13 @@ _COMPLAINT = re.compile(
     r"broken|bug\w*|wrong|refund|charged?|missing|late|slow|stuck|declined|blocked|locked|lost|stolen|hacked|"
     r"why|still|again|issue|please fix|worst|terrible|awful|useless|hate|annoying|frustrat\w*|disappointed|"
     r"waiting|delay\w*|damaged|freez\w*|glitch\w*|problem(?!s? (?:solved|resolved|fixed|sorted)))\b|\?",
-    re.I,
+    re.IGNORECASE,
 )
 _SOLVED = re.compile(
     r"\b(?:problems?|issues?)(?: (?:is|was|has been|got|are|were|have been))? (?:now )?(?:solved|resolved|fixed|sorted)"
     r"|\b(?:solved|resolved|fixed|sorted)(?: out)? (?:my|the|this|our|that) (?:problem|issue)s?"
     r"|\bno (?:problems?|issues?|complaints?)\b|\bnot (?:a|one) (?:single )?(?:problem|issue|complaint)\b",
-    re.I,
+    re.IGNORECASE,
 )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.errors import InputError
 
-__all__ = ["SevereText", "SEVERE_REASONS", "severe_reason", "severe_unclustered"]
+__all__ = ["SEVERE_REASONS", "SevereText", "severe_reason", "severe_unclustered"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ SEVERE_REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("safety", re.compile(
         r"\b(unsafe|dangerous|hazard\w*|fire|caught fire|burn(?:ed|t|s|ing)?|injur\w*|hurt|smok(?:e|ing)|"
         r"electric shock|shocked|explod\w*|overheat\w*|choking|poison\w*|harass\w*|threat\w*|stalk\w*|assault\w*)\b",
-        re.I)),
+        re.IGNORECASE)),
     ("money lost", re.compile(
         r"\b(charged (?:me )?(?:twice|two times|double|again)|double[- ]charged|overcharged|charged for nothing|"
         r"unauthori[sz]ed (?:charge|payment|transaction|withdrawal)s?|money (?:is |was |has )?(?:gone|missing|taken|"
@@ -40,15 +40,15 @@ SEVERE_REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"(?:refund|payout|money back|reimbursement) (?:has |have |is )?(?:{_N}|still not|yet to)\w* "
         r"(?:been )?(?:received|arrived|come|paid|showed up|showing)|"
         rf"(?:{_N}) (?:received|got(?:ten)?) (?:my |the |a )?(?:refund|payout|money back)|"
-        r"paid but (?:never|not|no|nothing))\b", re.I)),
+        r"paid but (?:never|not|no|nothing))\b", re.IGNORECASE)),
     ("payment blocked", re.compile(
         r"\b(?:(?:can'?t|cannot|unable to|not able to|won'?t let me) (?:pay|check ?out|complete (?:the |my )?(?:payment|"
         r"purchase|checkout|order))|(?:card|payment|transaction|checkout|paypal)\w* (?:was |is |keeps |got )?"
-        r"(?:declined|rejected|refused|fail(?:s|ed|ing)?|blocked|won'?t go through|not going through))\b", re.I)),
+        r"(?:declined|rejected|refused|fail(?:s|ed|ing)?|blocked|won'?t go through|not going through))\b", re.IGNORECASE)),
     ("locked out", re.compile(
         r"\b(locked out|lock(?:ed)? me out|(?:can'?t|cannot|not able to) (?:log ?in|login|sign ?in|access my account|get into my account)|"
         r"unable to (?:log ?in|login|sign ?in|access)|account (?:is |was |got |has been )?(?:locked|blocked|suspended|"
-        r"disabled|hacked|compromised|banned|closed without)|hacked|lost access)\b", re.I)),
+        r"disabled|hacked|compromised|banned|closed without)|hacked|lost access)\b", re.IGNORECASE)),
 )
 _RANK = {name: n for n, (name, _) in enumerate(SEVERE_REASONS)}
 

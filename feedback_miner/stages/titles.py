@@ -21,42 +21,40 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["TitleCandidate", "candidates", "rerank", "assign_titles", "outside_counts", "fallback_title", "title_tokens",
-           "MAX_WORDS"]
+__all__ = [
+    "MAX_WORDS",
+    "TitleCandidate",
+    "assign_titles",
+    "candidates",
+    "fallback_title",
+    "outside_counts",
+    "rerank",
+    "title_tokens",
+]
 
 MAX_WORDS = 6
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*[A-Za-z0-9]|[A-Za-z0-9]|\[[A-Z]+\]")
 _CLAUSE = re.compile(
     r"[.!?;:,()\"\n]|\s-\s|\b(?:because|but|although|though|however|so that|since|unless|whereas|while|"
     r"and then|then|also|otherwise|which|who)\b",
-    re.I,
+    re.IGNORECASE,
 )
 _CODE = re.compile(r"^[A-Za-z]{1,6}-?\d{2,5}$")
 _FILLER = frozenset(
-    """a an the i i'm im i've ive i'd i'll my me mine we we're our us you your yours it it's its this that these
-    those is are was were be been being am do does did doing have has had having to of for and or nor but so
-    with at in on by from as if when why how what where which who whom whose please hi hello hey dear thanks
-    thank just also still really very can could would should will shall may might must there here then than
-    some any all about into up out off over only again even yet much many like get got gets getting want wants
-    wanted need needs needed help tell know let lets ok okay yes well now today yesterday already ever every
-    each one since after before while because though although whether else other another such same own
-    guys team support sir madam""".split()
+    ["a", "an", "the", "i", "i'm", "im", "i've", "ive", "i'd", "i'll", "my", "me", "mine", "we", "we're", "our", "us", "you", "your", "yours", "it", "it's", "its", "this", "that", "these", "those", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "have", "has", "had", "having", "to", "of", "for", "and", "or", "nor", "but", "so", "with", "at", "in", "on", "by", "from", "as", "if", "when", "why", "how", "what", "where", "which", "who", "whom", "whose", "please", "hi", "hello", "hey", "dear", "thanks", "thank", "just", "also", "still", "really", "very", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "there", "here", "then", "than", "some", "any", "all", "about", "into", "up", "out", "off", "over", "only", "again", "even", "yet", "much", "many", "like", "get", "got", "gets", "getting", "want", "wants", "wanted", "need", "needs", "needed", "help", "tell", "know", "let", "lets", "ok", "okay", "yes", "well", "now", "today", "yesterday", "already", "ever", "every", "each", "one", "since", "after", "before", "while", "because", "though", "although", "whether", "else", "other", "another", "such", "same", "own", "guys", "team", "support", "sir", "madam"]
 )
 _OPEN_END = _FILLER | frozenset(
-    """says said say saying keeps keep kept tried try trying make makes made go goes going went come comes
-    came give gives gave put puts take takes took see sees saw seen show shows showed use uses used time
-    times thing things way something someone anything anyone problem issue issues trouble new old hasn't haven't
-    isn't aren't wasn't weren't don't doesn't didn't won't can't cannot couldn't wouldn't shouldn't not never""".split()
+    ["says", "said", "say", "saying", "keeps", "keep", "kept", "tried", "try", "trying", "make", "makes", "made", "go", "goes", "going", "went", "come", "comes", "came", "give", "gives", "gave", "put", "puts", "take", "takes", "took", "see", "sees", "saw", "seen", "show", "shows", "showed", "use", "uses", "used", "time", "times", "thing", "things", "way", "something", "someone", "anything", "anyone", "problem", "issue", "issues", "trouble", "new", "old", "hasn't", "haven't", "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "won't", "can't", "cannot", "couldn't", "wouldn't", "shouldn't", "not", "never"]
 )
 # A phrasal verb or compound noun may end on its particle: "top up", "log in", "sign out".
 _PARTICLES = {
-    "up": frozenset("top sign set pick show back load open mess messed topped signed".split()),
-    "in": frozenset("log sign logging signing check".split()),
-    "out": frozenset("log sign logged check checking cash".split()),
-    "back": frozenset("money call pay paid".split()),
+    "up": frozenset(["top", "sign", "set", "pick", "show", "back", "load", "open", "mess", "messed", "topped", "signed"]),
+    "in": frozenset(["log", "sign", "logging", "signing", "check"]),
+    "out": frozenset(["log", "sign", "logged", "check", "checking", "cash"]),
+    "back": frozenset(["money", "call", "pay", "paid"]),
 }
 _JOINERS = frozenset(("and", "or", "&"))
-_CAN_START = frozenset("can't cannot can not unable never no double wrong".split())
+_CAN_START = frozenset(["can't", "cannot", "can", "not", "unable", "never", "no", "double", "wrong"])
 
 
 def title_tokens(text: str) -> list[str]:

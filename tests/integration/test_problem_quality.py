@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from feedback_miner.stages.severe import severe_reason, severe_unclustered
 
 pytestmark = pytest.mark.slow
 DATA = Path(__file__).resolve().parents[1] / "data" / "real_slice.csv"
-_T = datetime(2026, 11, 17, tzinfo=timezone.utc)
+_T = datetime(2026, 11, 17, tzinfo=UTC)
 
 
 def _demo_week(week: str = "2026-W46", per_week: int = 220) -> tuple[list[FeedbackItem], list[str]]:
@@ -35,7 +35,7 @@ def _demo_week(week: str = "2026-W46", per_week: int = 220) -> tuple[list[Feedba
 
 
 def _iso_week(ts: str) -> str:
-    y, w, _ = datetime.fromisoformat(ts.replace("Z", "+00:00")).isocalendar()
+    y, w, _ = datetime.fromisoformat(ts).isocalendar()
     return f"{y}-W{w:02d}"
 
 

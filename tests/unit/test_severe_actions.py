@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from feedback_miner.errors import InputError
 from feedback_miner.stages.actions import recommended_action, run_breakdowns
 from feedback_miner.stages.severe import SevereText, severe_reason, severe_unclustered
 
-T0 = datetime(2026, 11, 17, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 17, tzinfo=UTC)
 
 
 def _item(n: int, text: str, **kw: object) -> FeedbackItem:
