@@ -39,6 +39,7 @@ class DigestProblem(_Open):
     status: str | None = None
     trend: str | None = None
     satisfaction: dict[str, Any] | None = None
+    member_categories: dict[str, int] | None = None
 
 
 class MetricOut(BaseModel):

@@ -57,6 +57,9 @@ def _problem_md(p: Mapping[str, Any], heading: str) -> list[str]:
         lines += ["", "Keywords: " + ", ".join(md_escape(k) for k in p["keywords"][:8])]
     if p["error_codes"]:
         lines += ["", "Error codes quoted: " + ", ".join(md_escape(c) for c in p["error_codes"])]
+    if p.get("member_categories"):
+        split = ", ".join(f"{n} {Category(c).label}" for c, n in p["member_categories"].items())
+        lines += ["", f"Members disagree on the category: {split} (the problem takes the majority)."]
     sat = p.get("satisfaction") or {}
     if sat.get("sentence"):
         lines += ["", f"Satisfaction: {md_escape(sat['sentence'])}"]

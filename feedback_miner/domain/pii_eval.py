@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback_miner.domain.redact import DETECTORS, KINDS, Detector, find_pii, redact
+from feedback_miner.errors import InputError
 
 __all__ = ["CorpusScore", "KindScore", "load_corpus", "score_corpus"]
 
@@ -67,7 +68,7 @@ def _gold_spans(text: str, pii: Iterable[Mapping[str, str]]) -> list[tuple[str, 
     for p in pii:
         start = text.find(p["value"], cursor.get(p["value"], 0))
         if start < 0:
-            raise ValueError(f"corpus: {p['value']!r} is not in {text!r}")  # a corpus bug, not input
+            raise InputError(f"corpus: {p['value']!r} is not in {text!r}")  # a corpus bug, not input
         cursor[p["value"]] = start + 1
         spans.append((p["kind"], start, start + len(p["value"])))
     return spans

@@ -10,7 +10,7 @@ blocking           0.25    share of texts with blocking language ("can't pay", "
 low_rating         0.15    share of rated texts rating support 1–2 of 5
 detractors         0.10    share of NPS answers 0–6
 unresolved         0.10    share of tickets still open/pending or reopened
-money              0.10    share of texts that put money at stake (charged, refund, amounts)
+money              0.10    share of texts that put money at stake (failed payments, charges, refunds, payouts)
 =================  ======  ==========================================================
 
 priority = severity × log2(1 + size) × growth, growth = 1 + min(1, max(0, (observed/expected − 1) / 2))
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from feedback_miner.domain.types import FeedbackItem, SeverityTerm
 
-__all__ = ["CATEGORY_WEIGHTS", "TERM_WEIGHTS", "severity_terms", "severity", "priority", "is_blocking"]
+__all__ = ["CATEGORY_WEIGHTS", "TERM_WEIGHTS", "is_blocking", "priority", "puts_money_at_stake", "severity", "severity_terms"]
 
 CATEGORY_WEIGHTS = {
     "payment": 1.0, "account": 0.85, "technical": 0.8, "shipping": 0.75,
@@ -40,7 +40,18 @@ _BLOCKING = re.compile(
     r"missing|stolen|hacked|error)\b",
     re.I,
 )
-_MONEY = re.compile(r"[$€£]\s?\d|\d\s?(?:usd|eur|gbp|dollars|euros|pounds)\b|\b(charged?|refund\w*|overcharg\w*|paid|payout\w*|fee)\b", re.I)
+_MONEY = re.compile(
+    r"[$€£]\s?\d|\d\s?(?:usd|eur|gbp|dollars|euros|pounds)\b"
+    r"|\b(charge[sd]?|charging|overcharg\w*|double[- ]charg\w*|refund\w*|reimburs\w*|paid|pay(?:ing|ment)?s?|"
+    r"payout\w*|fees?|invoice\w*|billed|billing|money|transaction\w*|transfer\w*|withdraw\w*|deposit\w*|"
+    r"top[- ]?up\w*|chargeback\w*|declined|checkout|purchase[sd]?|wallet|balance|paypal|card)\b",
+    re.I,
+)
+"""Money at stake: failed payments and checkouts, charges, refunds, payouts, fees and amounts."""
+
+
+def puts_money_at_stake(text: str) -> bool:
+    return bool(_MONEY.search(text))
 
 
 def is_blocking(text: str) -> bool:
@@ -60,7 +71,7 @@ def severity_terms(category: str, items: Sequence[FeedbackItem]) -> list[Severit
     unres, n_t = _share(
         [i.ticket_status in ("new", "open", "pending", "hold", "on-hold", "reopened") for i in items if i.ticket_status]
     )
-    money, _ = _share([bool(_MONEY.search(i.text)) for i in items])
+    money, _ = _share([puts_money_at_stake(i.text) for i in items])
     cw = CATEGORY_WEIGHTS.get(category, 0.5)
     return [
         SeverityTerm("category", cw, TERM_WEIGHTS["category"], f"{category} issues weigh {cw:.2f}"),

@@ -52,10 +52,21 @@ from typing import Any, Literal, TypeGuard
 import numpy as np
 
 from feedback_miner.domain.weeks import parse_week, shift_week, weeks_between
+from feedback_miner.errors import InputError
 
 __all__ = [
-    "FADING_ZERO_MEAN", "PRIOR_COUNT", "STATUSES", "Status", "TrendAssessment",
-    "assess_trend", "poisson_cdf", "poisson_sf", "sparkline", "weekly_counts",
+    "FADING_ZERO_MEAN",
+    "PRIOR_COUNT",
+    "STATUSES",
+    "STATUS_ALPHA",
+    "Status",
+    "TrendAssessment",
+    "assess_trend",
+    "plain_statement",
+    "poisson_cdf",
+    "poisson_sf",
+    "sparkline",
+    "weekly_counts",
 ]
 
 Status = Literal["new", "growing", "steady", "fading", "fixed", "resurfaced"]
@@ -67,6 +78,10 @@ PRIOR_COUNT = 0.5
 RAW_GROWTH = 2.0
 """``growing`` also needs at least this multiple of the raw baseline mean, so a volume surge made of
 other problems does not make a problem at its usual level look like it grows."""
+STATUS_ALPHA = 0.01
+"""A status other than ``steady`` needs its Poisson tail below this, so a status always agrees with its
+statistic ("7 vs 1.5 ± 2.3, p = 0.002" is ``growing``); the alert (``emerging``) needs the stricter
+``alpha``."""
 FADING_ZERO_MEAN = 3.0
 """A week with 0 after a baseline mean at least this high is ``fading`` whatever the p-value."""
 
@@ -89,6 +104,8 @@ class TrendAssessment:
     statement: str
     p_lower: float
     volume_adjusted: bool
+    statistic: str = ""
+    """The test behind the status: "41 this week vs 9 ± 3 over the last 6 weeks (expected 10.2 …), p < 0.001"."""
 
 
 # --------------------------------------------------------------------------- validation
@@ -100,18 +117,18 @@ def _is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
 
 def _check_count(name: str, value: object) -> int:
     if not _is_int(value) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        raise InputError(f"{name} must be an integer >= 0, got {value!r}")
     return int(value)
 
 
 def _canonical(name: str, week: str) -> str:
     """``YYYY-Www`` (these sort in time order); ValueError naming ``name`` if not an ISO week."""
     if not isinstance(week, str):
-        raise ValueError(f"{name} must be an ISO week string like '2026-W47', got {week!r}")
+        raise InputError(f"{name} must be an ISO week string like '2026-W47', got {week!r}")
     try:
         year, num = parse_week(week)
     except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from exc
+        raise InputError(f"{name}: {exc}") from exc
     return f"{year:04d}-W{num:02d}"
 
 
@@ -120,20 +137,20 @@ def _week_map(name: str, mapping: Mapping[str, int]) -> dict[str, int]:
     for key, value in mapping.items():
         week = _canonical(f"{name} key", key)
         if week in out:
-            raise ValueError(f"{name} has week {week!r} twice (as {key!r})")
+            raise InputError(f"{name} has week {week!r} twice (as {key!r})")
         out[week] = _check_count(f"{name}[{key!r}]", value)
     return out
 
 
 def _check_settings(baseline_weeks: int, alpha: float, min_count: int, growth: float) -> None:
     if not _is_int(baseline_weeks) or baseline_weeks < 1:
-        raise ValueError(f"baseline_weeks must be an integer >= 1, got {baseline_weeks!r}")
+        raise InputError(f"baseline_weeks must be an integer >= 1, got {baseline_weeks!r}")
     if not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+        raise InputError(f"alpha must be a number in (0, 1), got {alpha!r}")
     if not _is_int(min_count) or min_count < 1:
-        raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
+        raise InputError(f"min_count must be an integer >= 1, got {min_count!r}")
     if not isinstance(growth, (int, float)) or not 1.0 <= growth < math.inf:
-        raise ValueError(f"growth_ratio must be a finite number >= 1, got {growth!r}")
+        raise InputError(f"growth_ratio must be a finite number >= 1, got {growth!r}")
 
 
 # --------------------------------------------------------------------------- sparkline
@@ -181,10 +198,10 @@ def _lower_sum(k: int, mu: float) -> float:
 
 def _check_poisson_args(k: int, mu: float) -> None:
     if not _is_int(k):
-        raise ValueError(f"k must be an integer, got {k!r}")
+        raise InputError(f"k must be an integer, got {k!r}")
     number = isinstance(mu, (int, float, np.integer, np.floating)) and not isinstance(mu, bool)
     if not number or not math.isfinite(mu) or mu < 0:
-        raise ValueError(f"mu must be a finite number >= 0, got {mu!r}")
+        raise InputError(f"mu must be a finite number >= 0, got {mu!r}")
 
 
 def poisson_sf(k: int, mu: float) -> float:
@@ -255,6 +272,7 @@ def assess_trend(
     growth_ratio: float = 1.5,
     fixed_at_week: str | None = None,
     first_seen_week: str | None = None,
+    status_alpha: float = STATUS_ALPHA,
 ) -> TrendAssessment:
     """Assess one problem's count in ``week`` against its own recent past (see module docstring).
 
@@ -262,6 +280,8 @@ def assess_trend(
     weeks to the feedback volume the counts are a share of (missing or 0: unknown).
     """
     _check_settings(baseline_weeks, alpha, min_count, growth_ratio)
+    if not isinstance(status_alpha, (int, float)) or not alpha <= status_alpha < 1.0:
+        raise InputError(f"status_alpha must be a number in [alpha, 1), got {status_alpha!r}")
     week = _canonical("week", week)
     series = _week_map("counts", counts)
     volume = {w: t for w, t in _week_map("totals", totals).items() if t > 0}
@@ -293,6 +313,7 @@ def assess_trend(
     status: Status | None = None
     fix_holding: bool | None = None
     suffix = ""
+    plain_suffix = ""
     if fix is not None:
         resurfaced_in, below, pre_mean, n_post = _fix_outcome(
             series, fix, week, baseline_weeks, alpha, min_count
@@ -300,6 +321,7 @@ def assess_trend(
         fix_holding = False
         if resurfaced_in is not None:
             status = "resurfaced"
+            plain_suffix = f"; back after the fix of {fix} (it was {_fmt(pre_mean)} a week before the fix)"
             suffix = (
                 f"; resurfaced in {resurfaced_in} after the fix of {fix}"
                 f" (pre-fix {_fmt(pre_mean)}/week)"
@@ -308,35 +330,42 @@ def assess_trend(
             status = "fixed"
             fix_holding = n_post >= 2
             state = "holding" if fix_holding else "too early to tell"
+            plain_suffix = (f"; fixed in {fix}: {n_post} week{'s' if n_post != 1 else ''} below the "
+                            f"{_fmt(pre_mean)} a week before the fix ({state})")
             suffix = (
                 f"; fixed in {fix}, {n_post} week(s) below the pre-fix"
                 f" {_fmt(pre_mean)}/week ({state})"
             )
         else:
+            plain_suffix = f"; fixed in {fix} but not yet below the {_fmt(pre_mean)} a week before the fix"
             suffix = f"; fixed in {fix} but not yet below the pre-fix {_fmt(pre_mean)}/week"
     if status is None:
         earlier = any(c > 0 and w < week for w, c in series.items())
         if observed >= 1 and not earlier:
             status = "new"
             suffix = "; first seen this week" + suffix
-        elif (p_value < alpha and observed >= min_count and observed >= growth_ratio * expected
+            plain_suffix = "; first seen this week" + plain_suffix
+        elif (p_value < status_alpha and observed >= min_count and observed >= growth_ratio * expected
               and observed >= RAW_GROWTH * baseline_mean):
             status = "growing"
-        elif (observed <= expected / growth_ratio and p_lower < alpha) or (
+        elif (observed <= expected / growth_ratio and p_lower < status_alpha) or (
             observed == 0 and baseline_mean >= FADING_ZERO_MEAN
         ):
             status = "fading"
         else:
             status = "steady"
 
-    emerging = status in ("growing", "resurfaced") or (status == "new" and observed >= min_count)
+    emerging = (status == "growing" and p_value < alpha) or status == "resurfaced" or (
+        status == "new" and observed >= min_count)
     at_volume = " at this week's volume" if volume_adjusted else ""
     p_text = f"lower-tail {_fmt_p(p_lower)}" if status == "fading" else _fmt_p(p_value)
-    statement = (
+    statistic = (
         f"{observed} this week vs {_fmt(baseline_mean)} ± {_fmt(baseline_sd)} over the last "
         f"{baseline_weeks} week{'s' if baseline_weeks != 1 else ''} "
         f"(expected {expected:.1f}{at_volume}), {p_text}{suffix}"
     )
+    statement = plain_statement(status, observed, base.tolist(), expected, baseline_mean, volume_adjusted,
+                                plain_suffix)
     return TrendAssessment(
         status=status,
         observed=observed,
@@ -349,7 +378,35 @@ def assess_trend(
         statement=statement,
         p_lower=p_lower,
         volume_adjusted=volume_adjusted,
+        statistic=statistic,
     )
+
+
+def _reports(n: int) -> str:
+    return f"{n} report{'s' if n != 1 else ''}"
+
+
+def plain_statement(status: str, observed: int, baseline: Sequence[float], expected: float, mean: float,
+                    volume_adjusted: bool, suffix: str = "") -> str:
+    """The trend in words a dev lead reads at a glance ("17 reports this week; none in the 6 weeks before")."""
+    weeks = len(baseline)
+    before = f"the {weeks} weeks before" if weeks != 1 else "the week before"
+    head = f"{_reports(observed)} this week"
+    if weeks == 0:
+        return head + suffix
+    if not any(baseline):
+        text = f"{head}; none in {before}"
+    elif status == "growing":
+        times = observed / expected if expected > 0 else float("inf")
+        usual = " at this week's volume" if volume_adjusted else ""
+        text = f"{head}, up from about {_fmt(mean)} a week in {before} ({times:.1f}× the usual{usual})"
+    elif status == "fading":
+        text = f"{head}, down from about {_fmt(mean)} a week in {before}"
+    elif status == "steady":
+        text = f"{head}; about {_fmt(mean)} a week in {before}, within the usual ups and downs"
+    else:
+        text = f"{head}; about {_fmt(mean)} a week in {before}"
+    return text + suffix
 
 
 def weekly_counts(weeks_of_members: Iterable[str], weeks: Sequence[str]) -> dict[str, int]:
@@ -360,7 +417,7 @@ def weekly_counts(weeks_of_members: Iterable[str], weeks: Sequence[str]) -> dict
     order = [_canonical(f"weeks[{i}]", w) for i, w in enumerate(weeks)]
     for w, n in Counter(order).items():
         if n > 1:
-            raise ValueError(f"weeks lists {w!r} {n} times; each week must appear once")
+            raise InputError(f"weeks lists {w!r} {n} times; each week must appear once")
     tally: Counter[str] = Counter()
     for w, n in Counter(weeks_of_members).items():
         tally[_canonical("weeks_of_members item", w)] += n

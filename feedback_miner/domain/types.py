@@ -6,14 +6,14 @@ Standard library and numpy only (no I/O libraries) — see tests/unit/test_archi
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = [
-    "Category",
     "CATEGORY_IDS",
     "ISSUE_CATEGORIES",
+    "Category",
     "FeedbackItem",
     "Prediction",
     "Problem",
@@ -128,6 +128,9 @@ class Problem:
     trend_statistic: str | None = None
     emerging: bool = False
     satisfaction: dict[str, float | int | str | None] = field(default_factory=dict)
+    # How many members were classified (or given) each category, when they disagree with
+    # ``category`` (the members' majority): the digest can say "3 of 12 texts were classified payment".
+    member_categories: dict[str, int] = field(default_factory=dict)
 
     @property
     def size(self) -> int:

@@ -10,21 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
-from feedback_miner.domain.format import metric_value, pct
+from feedback_miner.domain.format import metric_value, pct, plural
 from feedback_miner.domain.metrics import MetricValue, compare_groups
 from feedback_miner.domain.ports import Classifier
 from feedback_miner.domain.scoring import growth_factor, priority
 from feedback_miner.domain.trends import assess_trend, weekly_counts
 from feedback_miner.domain.types import FeedbackItem, Prediction, Problem
 from feedback_miner.domain.weeks import week_of, weeks_between
+from feedback_miner.stages.actions import recommended_action, run_breakdowns
 from feedback_miner.stages.cluster import ClusterParams
 from feedback_miner.stages.digest import Digest, Summary, build_digest
 from feedback_miner.stages.embed import embed_texts
 from feedback_miner.stages.problems import FoundProblems, find_problems
 from feedback_miner.stages.protocols import Embedder, EmbeddingCache, NullProgress, Progress
+from feedback_miner.stages.severe import severe_unclustered
 
 __all__ = [
     "Analysis",
@@ -84,7 +87,7 @@ def analyze_items(
     preds, X = classify_texts([i.text for i in items], embedder, clf, cache=cache, progress=progress,
                               chunk_size=chunk_size)
     cats = [i.category if (use_given_categories and i.category) else p.category for i, p in zip(items, preds)]
-    found = find_problems(items, X, cats, params=params, progress=progress)
+    found = find_problems(items, X, cats, params=params, progress=progress, embedder=embedder)
     period = period or "all"
     if with_time and items:
         item_weeks = [week_of(i.created_at) for i in items]
@@ -102,15 +105,23 @@ def analyze_items(
     by_id = {it.id if it.id is not None else n: it for n, it in enumerate(items)}
     attach_satisfaction(found.problems, by_id, now=now or datetime.now(UTC))
     return Analysis(list(items), preds, cats, found,
-                    digest_of(found, cats, by_id, period=period, top_n=top_n, metrics=metrics, now=now))
+                    digest_of(found, cats, by_id, period=period, top_n=top_n, metrics=metrics, now=now, items=items))
+
+
+def severe_of(items: Sequence[FeedbackItem], cats: Sequence[str], found: FoundProblems) -> list[dict[str, Any]]:
+    """Severe texts that joined no problem (money lost, payment blocked, locked out, safety), for the
+    digest's own heading: they are listed every week, however small the week."""
+    return [{"category": s.category, "reason": s.reason, "quote": s.quote, "feedback_id": s.item_id}
+            for s in severe_unclustered(items, cats, found.problem_of, limit=10)]
 
 
 def digest_of(found: FoundProblems, cats: Sequence[str], items_by_id: Mapping[int, FeedbackItem], *, period: str,
-              top_n: int, metrics: Sequence[MetricValue] = (), now: datetime | None = None) -> Digest:
+              top_n: int, metrics: Sequence[MetricValue] = (), now: datetime | None = None,
+              items: Sequence[FeedbackItem] = ()) -> Digest:
     """The digest of an analysis without a store (``analyze``, monthly and quarterly reports)."""
     now = now or datetime.now(UTC)
     return build_digest(period=period, problems=found.problems, categories=cats, unclustered=found.unclustered,
-                        top_n=top_n, metrics=metrics,
+                        top_n=top_n, metrics=metrics, severe_unclustered=severe_of(items, cats, found),
                         summary=executive_summary(found.problems, metrics, items_by_id, now=now))
 
 
@@ -167,10 +178,11 @@ def executive_summary(
     issues = sorted((p for p in problems if p.category != "other"), key=lambda p: (-p.priority, p.id))
     top_lines: list[str] = []
     actions: list[str] = []
-    for n, p in enumerate(issues[:3]):
-        bits = [f"{p.size} reports"]
+    baseline = run_breakdowns(list(items_by_id.values()))
+    for p in issues[:3]:
+        bits = [plural(p.size, "report")]
         if p.status in ("new", "growing", "resurfaced") and p.trend_statistic:
-            bits.append(f"{p.status} ({p.trend_statistic.split(';')[0]})")
+            bits.append(f"{p.status}: {p.trend_statistic}")
         elif p.status:
             bits.append(p.status)
         sat = p.satisfaction or {}
@@ -181,11 +193,7 @@ def executive_summary(
         if missed is not None and tickets >= 5:
             bits.append(f"{pct(missed)} of tickets missed 48 h")
         top_lines.append(f"{p.title} ({p.category}, {p.id}): " + "; ".join(bits))
-        if p.status in ("new", "growing", "resurfaced"):
-            verb = "investigate now: it is " + str(p.status)
-        else:
-            verb = "fix first" if n == 0 else "schedule a fix"
-        actions.append(f"{p.title}: {'; '.join(bits[:3])} — {verb}")
+        actions.append(recommended_action(p, baseline).text)
     changed: list[str] = []
     for status, word in (("new", "new"), ("growing", "growing"), ("resurfaced", "resurfaced after a fix"),
                          ("fading", "fading")):

@@ -51,7 +51,8 @@ def pool_unclustered(
     X_old = embed_texts([i.text for i in old_items], embedder, cache=store)
     X_pool = np.vstack([X[here], X_old])
     base = params or ClusterParams()
-    pooled = find_problems(pool_items, X_pool, pool_cats, params=replace(base, min_cluster_size=max(3, base.min_cluster_size)))
+    pooled = find_problems(pool_items, X_pool, pool_cats, params=replace(base, min_cluster_size=max(3, base.min_cluster_size)),
+                           embedder=embedder, taken_titles=[p.title for p in found.problems])
     this_week_ids = {i.id for i in (items[n] for n in here) if i.id is not None}
     history: dict[str, list[str]] = {}
     by_id = {int(i.id): i for i in pool_items if i.id is not None}

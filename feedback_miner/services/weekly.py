@@ -15,10 +15,16 @@ from typing import Any
 
 from feedback_miner.domain.metrics import compute_metrics, repeat_rate
 from feedback_miner.domain.ports import Classifier, FeedbackStore, PredictionRow, ProblemUpsert, UnitOfWork
-from feedback_miner.domain.types import FeedbackItem, Prediction, effective_categories
+from feedback_miner.domain.types import FeedbackItem, Prediction, Problem, effective_categories
 from feedback_miner.domain.weeks import shift_week, week_bounds, weeks_between
 from feedback_miner.errors import NotFoundError
-from feedback_miner.services.analysis import apply_trends, attach_satisfaction, classify_texts, executive_summary
+from feedback_miner.services.analysis import (
+    apply_trends,
+    attach_satisfaction,
+    classify_texts,
+    executive_summary,
+    severe_of,
+)
 from feedback_miner.services.fix_watch import fix_watch
 from feedback_miner.services.lease import heartbeat_while, run_owner
 from feedback_miner.services.pool import pool_unclustered
@@ -84,7 +90,7 @@ def _run(store: FeedbackStore, embedder: Embedder, clf: Classifier, items: Seque
          version: str, opts: RunOptions, progress: Progress, run_id: int) -> Digest:
     preds, X = classify_texts([i.text for i in items], embedder, clf, cache=store, progress=progress)
     cats = effective_categories(items, [p.category for p in preds])
-    found = find_problems(items, X, cats, params=opts.params, progress=progress)
+    found = find_problems(items, X, cats, params=opts.params, progress=progress, embedder=embedder)
     pooled_history = pool_unclustered(store, embedder, found, items, X, cats, week=week, window=opts.baseline_weeks,
                                       params=opts.params)
     ids, match, info = match_registry(store, found, week, opts.match_threshold)
@@ -110,6 +116,7 @@ def _run(store: FeedbackStore, embedder: Embedder, clf: Classifier, items: Seque
         found.centroids.setdefault(p.id, centroid)  # the larger fragment's centroid
     found.problem_of = [ids.get(x) if x else None for x in found.problem_of]
     join_fragments(found, items, cats)
+    _unique_titles(found.problems, known=set(info.rows))
     apply_trends(found.problems, members, weeks, store.week_totals(), baseline_weeks=opts.baseline_weeks,
                  fixed=fixed, first_seen=first_seen)
     now = min(week_bounds(week)[1], _now())
@@ -125,10 +132,25 @@ def _run(store: FeedbackStore, embedder: Embedder, clf: Classifier, items: Seque
         digest = build_digest(
             period=week, problems=found.problems, categories=cats, unclustered=found.unclustered, top_n=opts.top_n,
             metrics=metrics, summary=executive_summary(found.problems, metrics, by_id, now=now),
+            severe_unclustered=severe_of(items, cats, found),
             classifier_version=version, merges=match.merges, splits=[(s, len(ks)) for s, ks in match.splits],
             fix_watch=fix_watch(uow, week, baseline_weeks=opts.baseline_weeks))  # sees this week's counts
         uow.save_digest(week, digest.to_dict(), run_id)
     return digest
+
+
+def _unique_titles(problems: Sequence[Problem], *, known: set[str]) -> None:
+    """A known problem keeps its title; a new one whose title it already uses gets its most telling
+    keyword added (or its id), so every title of a digest names one problem."""
+    taken: dict[str, str] = {}
+    for p in sorted(problems, key=lambda p: (p.id not in known, -p.size, p.id)):
+        key = p.title.casefold()
+        if key in taken and taken[key] != p.id and p.id not in known:
+            extra = next((k for k in p.keywords if k.casefold() not in key), None)
+            p.title = f"{p.title} ({extra})" if extra and f"{p.title} ({extra})".casefold() not in taken else \
+                f"{p.title} ({p.id})"
+            key = p.title.casefold()
+        taken.setdefault(key, p.id)
 
 
 def _save(uow: UnitOfWork, week: str, items: Sequence[FeedbackItem], preds: Sequence[Prediction],

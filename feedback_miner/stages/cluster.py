@@ -9,6 +9,7 @@ the rest stay unclustered (kept and counted, never dropped). Choices measured in
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from feedback_miner.errors import InputError
 
-__all__ = ["ClusterParams", "cluster_embeddings", "auto_min_cluster_size", "centroids"]
+__all__ = ["ClusterParams", "auto_min_cluster_size", "centroids", "cluster_embeddings"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def auto_min_cluster_size(n: int) -> int:
     0.578 vs 0.841 / 0.559; in the 58-week replay 6.5 vs 12.1 false alerts per 10 weeks and spike
     id stability 0.81 vs 0.62, with the same recall.
     """
-    return max(3, int(round(2 * np.log(max(n, 1)))))
+    return max(3, round(2 * math.log(max(n, 1))))
 
 
 def centroids(X: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:

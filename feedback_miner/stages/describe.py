@@ -9,19 +9,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["tokens", "keywords_by_cluster", "title_for", "diverse_quotes", "error_codes", "breakdown"]
+__all__ = ["breakdown", "diverse_quotes", "error_codes", "keywords_by_cluster", "title_for", "tokens"]
 
 STOP = frozenset(
-    """a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had
-    has have having he her here hers herself him himself his how i if in into is it its itself just
-    me more most my myself no nor not now of off on once only or other our ours ourselves out over
-    own same she should so some such than that the their theirs them themselves then there these
-    they this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours yourself yourselves im ive dont didnt cant doesnt isnt
-    wont its it's i'm i've don't didn't can't doesn't isn't won't also still even get got really
-    please thanks thank hi hello team guys one since ever every again already yet much many like
-    just us let lets would could might need want way thing things time today yesterday week ago then tried try""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "im", "ive", "dont", "didnt", "cant", "doesnt", "isnt", "wont", "its", "it's", "i'm", "i've", "don't", "didn't", "can't", "doesn't", "isn't", "won't", "also", "still", "even", "get", "got", "really", "please", "thanks", "thank", "hi", "hello", "team", "guys", "one", "since", "ever", "every", "again", "already", "yet", "much", "many", "like", "just", "us", "let", "lets", "would", "could", "might", "need", "want", "way", "thing", "things", "time", "today", "yesterday", "week", "ago", "then", "tried", "try"]
 )
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9'\-]*[a-z0-9]|[a-z]")
 _ERR = re.compile(r"\b(?:[A-Z]{2,6}-\d{2,5}|(?:error|err|code)\s*:?\s*#?\s*\d{3,5}|\b[45]\d{2}\s+error)\b", re.I)
@@ -143,10 +134,20 @@ def diverse_quotes(X: np.ndarray, texts: Sequence[str], k: int = 3, lam: float =
 def error_codes(texts: Sequence[str], top: int = 5) -> list[str]:
     """Error codes or messages quoted in the texts, most frequent first ("PAY-402 (12)")."""
     cnt = Counter[str]()
+    forms: dict[str, Counter[str]] = {}
     for t in texts:
-        for m in {" ".join(x.upper().split()) for x in _ERR.findall(t)}:
-            cnt[m] += 1
-    return [f"{code} ({n})" for code, n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[:top] if n >= 2]
+        found = {" ".join(x.split()) for x in _ERR.findall(t)}
+        for key in {f.upper() for f in found}:
+            cnt[key] += 1
+        for f in found:
+            forms.setdefault(f.upper(), Counter())[f] += 1
+
+    def shown(key: str) -> str:  # the writers' own spelling; a bare code like "pp-1002" in capitals
+        form = max(forms[key].items(), key=lambda kv: (kv[1], kv[0].isupper(), kv[0]))[0]
+        return form.upper() if re.fullmatch(r"[A-Za-z]{2,6}-\d{2,5}", form) else form
+
+    ranked = sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return [f"{shown(code)} ({n})" for code, n in ranked if n >= 2]
 
 
 def breakdown(values: Sequence[str | None], top: int = 6) -> dict[str, int]:

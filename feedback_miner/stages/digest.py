@@ -109,6 +109,8 @@ def problem_dict(p: Problem, rank: int | None = None) -> dict[str, Any]:
     }
     if p.satisfaction:
         d["satisfaction"] = dict(p.satisfaction)
+    if p.member_categories:  # members classified into other categories than the problem's majority
+        d["member_categories"] = dict(p.member_categories)
     if rank is not None:
         d = {"rank": rank, **d}
     if p.weekly_counts:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["per_class_f1", "macro_f1", "reliability"]
+from feedback_miner.errors import InputError
+
+__all__ = ["duplicated_titles", "macro_f1", "per_class_f1", "problem_quality", "reliability"]
 
 
 def per_class_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> dict[str, float]:
@@ -34,7 +38,7 @@ def reliability(y_true: Sequence[str], y_pred: Sequence[str], confidence: Sequen
     edges = np.linspace(0, 1, bins + 1)
     rows = []
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         m = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
         if m.sum() == 0:
             continue
@@ -42,3 +46,60 @@ def reliability(y_true: Sequence[str], y_pred: Sequence[str], confidence: Sequen
         ece += m.sum() / len(conf) * abs(acc - mean_c)
         rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(m.sum()), "confidence": round(mean_c, 3), "accuracy": round(acc, 3)})
     return {"ece": round(float(ece), 4), "bins": rows}
+
+
+def _scored_labels(labels: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer labels with every unclustered text (``None`` / ``-1``) its own singleton; the mask."""
+    out = np.empty(len(labels), dtype=np.int64)
+    unclustered = np.zeros(len(labels), dtype=bool)
+    ids: dict[object, int] = {}
+    for i, lab in enumerate(labels):
+        if lab is None or (isinstance(lab, (int, np.integer)) and int(lab) < 0):
+            unclustered[i] = True
+            out[i] = len(ids) + i + 10**9
+            continue
+        out[i] = ids.setdefault(lab, len(ids))
+    return out, unclustered
+
+
+def problem_quality(truth: Sequence[str], labels: Sequence[object]) -> dict[str, float | int]:
+    """Clustering figures of a set of problems against true intents.
+
+    ``labels`` holds one problem id per text (``None`` or a negative int = joined no problem, scored
+    as a singleton). ``purity`` is the share of clustered texts in their problem's majority intent;
+    ``problems_per_intent`` counts, per intent that is the majority of at least one problem, the
+    problems whose majority it is, averaged over those intents.
+    """
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    if len(truth) != len(labels):
+        raise InputError(f"truth has {len(truth)} labels but labels has {len(labels)}")
+    scored, unclustered = _scored_labels(labels)
+    members: dict[int, list[str]] = {}
+    for t, s, u in zip(truth, scored.tolist(), unclustered.tolist()):
+        if not u:
+            members.setdefault(int(s), []).append(t)
+    majority_of: dict[int, str] = {}
+    in_majority = 0
+    for k, ts in members.items():
+        intent, n = Counter(ts).most_common(1)[0]
+        majority_of[k] = intent
+        in_majority += n
+    per_intent = Counter(majority_of.values())
+    clustered = int((~unclustered).sum())
+    return {
+        "nmi": round(float(normalized_mutual_info_score(truth, scored)), 4),
+        "ari": round(float(adjusted_rand_score(truth, scored)), 4),
+        "unclustered_share": round(float(unclustered.mean()) if len(truth) else 0.0, 4),
+        "problems": len(members),
+        "intents": len(set(truth)),
+        "intents_with_a_problem": len(per_intent),
+        "problems_per_intent": round(float(np.mean(list(per_intent.values()))), 4) if per_intent else 0.0,
+        "purity": round(in_majority / clustered, 4) if clustered else 0.0,
+    }
+
+
+def duplicated_titles(titles: Sequence[str]) -> int:
+    """Problems whose title (case- and space-insensitive) another problem of the same run already has."""
+    keys = [" ".join(t.lower().split()) for t in titles]
+    return len(keys) - len(set(keys))

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from feedback_miner.errors import InputError
+
 __all__ = ["ClusterSummary", "KnownProblem", "MatchResult", "match_clusters", "update_centroid"]
 
 Vector = npt.NDArray[np.float64]
@@ -45,18 +47,18 @@ def _as_vector(value: object, owner: str) -> Vector:
     try:
         vec = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"centroid of {owner} must be a numeric vector: {exc}") from exc
+        raise InputError(f"centroid of {owner} must be a numeric vector: {exc}") from exc
     if vec.ndim != 1 or vec.size == 0:
-        raise ValueError(f"centroid of {owner} must be a non-empty 1-D vector, not {vec.shape}")
+        raise InputError(f"centroid of {owner} must be a non-empty 1-D vector, not {vec.shape}")
     if not np.all(np.isfinite(vec)):
-        raise ValueError(f"centroid of {owner} has non-finite values (NaN or inf)")
+        raise InputError(f"centroid of {owner} has non-finite values (NaN or inf)")
     vec.setflags(write=False)
     return vec
 
 
 def _check_label(name: str, value: object, owner: str) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} of {owner} must be a non-empty string, got {value!r}")
+        raise InputError(f"{name} of {owner} must be a non-empty string, got {value!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,12 +87,12 @@ class ClusterSummary:
 
     def __post_init__(self) -> None:
         if isinstance(self.key, bool) or not isinstance(self.key, (int, np.integer)):
-            raise ValueError(f"key of a cluster must be an integer, got {self.key!r}")
+            raise InputError(f"key of a cluster must be an integer, got {self.key!r}")
         owner = f"cluster {self.key}"
         _check_label("category", self.category, owner)
         size_ok = isinstance(self.size, (int, np.integer)) and not isinstance(self.size, bool)
         if not size_ok or self.size < 1:
-            raise ValueError(f"size of {owner} must be an integer >= 1, got {self.size!r}")
+            raise InputError(f"size of {owner} must be an integer >= 1, got {self.size!r}")
         object.__setattr__(self, "centroid", _as_vector(self.centroid, owner))
 
 
@@ -106,16 +108,16 @@ class MatchResult:
 
 def _check_threshold(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
+        raise InputError(f"{name} must be a number in (0, 1], got {value!r}")
     if not 0.0 < float(value) <= 1.0:
-        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
+        raise InputError(f"{name} must be a number in (0, 1], got {value!r}")
     return float(value)
 
 
 def _unit(vec: Vector, owner: str) -> Vector:
     norm = float(np.linalg.norm(vec))
     if norm == 0.0 or not math.isfinite(norm):
-        raise ValueError(f"centroid of {owner} has zero length; cosine similarity is undefined")
+        raise InputError(f"centroid of {owner} has zero length; cosine similarity is undefined")
     return vec / norm
 
 
@@ -147,10 +149,10 @@ def match_clusters(
     cs = sorted(clusters, key=lambda c: int(c.key))
     for a, b in zip(ks, ks[1:]):
         if a.id == b.id:
-            raise ValueError(f"known problem id {a.id!r} appears twice; ids must be unique")
+            raise InputError(f"known problem id {a.id!r} appears twice; ids must be unique")
     for x, y in zip(cs, cs[1:]):
         if x.key == y.key:
-            raise ValueError(f"cluster key {x.key} appears twice; keys must be unique")
+            raise InputError(f"cluster key {x.key} appears twice; keys must be unique")
 
     owners = [f"known problem {k.id!r}" for k in ks] + [f"cluster {c.key}" for c in cs]
     vectors = [k.centroid for k in ks] + [c.centroid for c in cs]
@@ -158,7 +160,7 @@ def match_clusters(
         dim = vectors[0].shape[0]
         for owner, vec in zip(owners, vectors):
             if vec.shape[0] != dim:
-                raise ValueError(
+                raise InputError(
                     f"centroid of {owner} has dimension {vec.shape[0]}, but {owners[0]} has "
                     f"{dim}; all centroids must have the same dimension"
                 )
@@ -223,18 +225,18 @@ def update_centroid(old: Vector, new: Vector, weight_old: float, weight_new: flo
     """The weighted mean of two centroids, re-normalised to unit length."""
     a, b = _as_vector(old, "the old centroid"), _as_vector(new, "the new centroid")
     if a.shape != b.shape:
-        raise ValueError(f"old centroid has shape {a.shape} but new has {b.shape}; they must match")
+        raise InputError(f"old centroid has shape {a.shape} but new has {b.shape}; they must match")
     for name, w in (("weight_old", weight_old), ("weight_new", weight_new)):
         if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{name} must be a finite number >= 0, got {w!r}")
+            raise InputError(f"{name} must be a finite number >= 0, got {w!r}")
         if not math.isfinite(w) or w < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, got {w!r}")
+            raise InputError(f"{name} must be a finite number >= 0, got {w!r}")
     if weight_old + weight_new <= 0:
-        raise ValueError(
+        raise InputError(
             f"weight_old + weight_new must be > 0, got {weight_old!r} + {weight_new!r}"
         )
     mean: Vector = (float(weight_old) * a + float(weight_new) * b) / float(weight_old + weight_new)
     norm = float(np.linalg.norm(mean))
     if norm <= _TOLERANCE:
-        raise ValueError("the weighted mean of old and new centroids is the zero vector")
+        raise InputError("the weighted mean of old and new centroids is the zero vector")
     return mean / norm

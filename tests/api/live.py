@@ -28,7 +28,7 @@ def live_server(db_url: str, *, env: Mapping[str, str] | None = None, timeout: f
     """Yield the base URL of a freshly started server once /readyz answers 200; stop it after."""
     port = free_port()
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
-    out = open(log, "wb") if log else subprocess.DEVNULL
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - the server writes to it until stopped
     proc = subprocess.Popen([sys.executable, "-m", "feedback_miner.cli", "serve", "--host", "127.0.0.1",
                              "--port", str(port), "--db", db_url], env=full_env, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"

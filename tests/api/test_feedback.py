@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import numpy as np
 from fastapi.testclient import TestClient
 
@@ -88,7 +90,7 @@ def test_malformed_json_is_422_not_500(client: TestClient, keys: dict[str, str])
 
 def test_classify_same_order_and_problem_match(client: TestClient, keys: dict[str, str], store: Store,
                                                embedder) -> None:  # type: ignore[no-untyped-def]
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from feedback_miner.adapters import tables as t
 
@@ -97,7 +99,7 @@ def test_classify_same_order_and_problem_match(client: TestClient, keys: dict[st
         c.execute(t.problems.insert().values(id="payment-001", category="payment", title="Charged twice",
                                              title_locked=False, keywords="[]", centroid=vec.tobytes(),
                                              first_week="2026-W40", last_week="2026-W46",
-                                             created_at=datetime.now(timezone.utc)))
+                                             created_at=datetime.now(UTC)))
     client.app.state.services.centroids.refresh()  # type: ignore[attr-defined]
     texts = ["I was charged twice on my card, payment refund please", "Parcel delivery late, tracking stuck"]
     r = client.post("/v1/classify", json={"texts": texts}, headers={"Authorization": f"Bearer {keys['ingest']}"})

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -82,7 +82,7 @@ def test_webhooks_over_http(server: tuple[str, dict[str, str]]) -> None:
                 **h(keys["ingest"]), "Content-Type": "application/json",
                 "X-Zendesk-Webhook-Signature": zendesk_signature(secret, ts, body),
                 "X-Zendesk-Webhook-Signature-Timestamp": ts})
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         assert zd(f"{now:%Y-%m-%dT%H:%M:%SZ}").json()["status"] == "stored"
         assert zd(f"{now + timedelta(seconds=5):%Y-%m-%dT%H:%M:%SZ}").json()["status"] == "duplicate"
         assert zd(f"{now:%Y-%m-%dT%H:%M:%SZ}", secret="nope").status_code == 401

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from tests.api.test_webhooks import FRESHDESK, JIRA, ZENDESK_EVENT, ZENDESK_TRIG
 
 
 def _items(store: Store) -> list[Any]:
-    return store.feedback_between(datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc))
+    return store.feedback_between(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 def _field(r: Any) -> str:
@@ -196,7 +196,7 @@ def test_store_applies_ticket_events_in_order(store: Store) -> None:
                "created_at": "2026-11-10T09:00:00Z", "ticket_status": status}
         return parse_row(raw, 0, ColumnMapping(), "zendesk")
 
-    t0 = datetime(2026, 11, 10, 9, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 10, 9, tzinfo=UTC)
     fid, out = store.upsert_feedback(item("open"), event_at=t0)
     assert out == "stored"
     assert store.upsert_feedback(item("solved"), event_at=t0 + timedelta(hours=2)) == (fid, "updated")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -51,7 +51,7 @@ JIRA: dict[str, Any] = {
 
 
 def _now_iso(offset_s: float = 0) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=offset_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (datetime.now(UTC) + timedelta(seconds=offset_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _zd(client: TestClient, key: str, payload: dict[str, Any] | bytes, *, secret: str = SECRETS["zendesk_secret"],

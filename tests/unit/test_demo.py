@@ -6,7 +6,7 @@ import csv
 import re
 import statistics
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -129,7 +129,7 @@ def test_enumerations_and_ranges(rows: list[dict[str, str]]) -> None:
 
 def test_timestamps_parse_and_are_ordered(rows: list[dict[str, str]]) -> None:
     week_starts = {w: datetime.combine(date.fromisocalendar(int(w[:4]), int(w[6:]), 1),
-                                       datetime.min.time(), timezone.utc) for w in EXPECTED_WEEKS}
+                                       datetime.min.time(), UTC) for w in EXPECTED_WEEKS}
     over_48h = resolved_count = 0
     for row in rows:
         created = _ts(row["created_at"])

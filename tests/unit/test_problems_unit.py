@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from feedback_miner.stages.describe import diverse_quotes, error_codes, title_fo
 from feedback_miner.stages.problems import find_problems
 from feedback_miner.testing import HashingEmbedder
 
-T0 = datetime(2026, 11, 17, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 17, tzinfo=UTC)
 
 
 def _blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -77,3 +77,77 @@ def test_find_problems_keeps_unclustered_and_orders_by_priority() -> None:
     assert found.unclustered == 1 and found.problem_of[-1] is None
     assert found.problems[0].priority > found.problems[1].priority
     assert all(len(p.quotes) <= 3 and p.title for p in found.problems)
+
+
+# --------------------------------------------------------------------------- titles, merges, praise
+
+
+def test_titles_are_whole_phrases_never_cut_mid_phrase() -> None:
+    from feedback_miner.stages.titles import _OPEN_END, candidates, outside_counts
+
+    members = [
+        "The 2FA code says invalid and now my account is locked.",
+        "My account is locked because the code says invalid",
+        "Account is locked after the two-factor code failed, please help",
+        "The code from the sms says invalid and my account is locked",
+    ]
+    X = HashingEmbedder().embed(members)
+    c = X.mean(axis=0)
+    cands = candidates(members, X, c / np.linalg.norm(c), outside_counts([members, ["parcel late"]])[0], 1)
+    assert cands, "a problem with a shared phrase gets candidates"
+    for cand in cands:
+        words = cand.text.lower().split()
+        assert words[-1] not in _OPEN_END, cand.text  # never ends on "says", "my", "to", "and" …
+        assert " and now" not in cand.text.lower()  # never runs into a second clause
+    assert cands[0].text.lower() in {"account is locked", "code says invalid"}
+
+
+def test_error_codes_keep_their_case_in_titles_and_codes() -> None:
+    members = ["PayPal payment fails with pp-1002", "paypal says error PP-1002 at checkout",
+               "Can't pay with PayPal, PP-1002 again", "PP-1002 when paying with PayPal"]
+    assert error_codes(members)[0] == "PP-1002 (4)"
+    items = [_item(t) for t in members * 3]
+    X = HashingEmbedder().embed([i.text for i in items])
+    found = find_problems(items, X, ["payment"] * len(items), params=ClusterParams(min_cluster_size=3))
+    assert found.problems and "PP-1002" in found.problems[0].title
+    assert "pp-1002" not in found.problems[0].title
+
+
+def test_titles_are_unique_within_a_run() -> None:
+    from feedback_miner.stages.titles import TitleCandidate, assign_titles
+
+    same = [TitleCandidate("Go back", 1.0), TitleCandidate("Back button", 0.5)]
+    titles = assign_titles([same, same, [TitleCandidate("Go back", 1.0)]], ["Go back"] * 3, [None] * 3)
+    assert len({t.lower() for t in titles}) == 3
+    assert titles[0] == "Go back" and titles[1] == "Back button"
+    assert assign_titles([same], ["x"], [None], taken={"go back"}) == ["Back button"]
+
+
+def test_near_duplicate_clusters_merge_across_categories_with_majority_category() -> None:
+    from feedback_miner.stages.merge import Cluster, merge_clusters
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=16), rng.normal(size=16)
+    X = np.vstack([a + 0.01 * rng.normal(size=16) for _ in range(9)] + [b + 0.01 * rng.normal(size=16) for _ in range(4)])
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    clusters = [Cluster([0, 1, 2, 3, 4], ["payment"] * 5), Cluster([5, 6, 7, 8], ["shipping"] * 4),
+                Cluster([9, 10, 11, 12], ["payment"] * 4)]
+    merged = merge_clusters(X, clusters)
+    assert [len(c.members) for c in merged] == [9, 4]  # the two fragments of `a` are one problem …
+    assert merged[0].category == "payment"  # … in its members' majority category
+    assert set(merged[0].categories) == {"payment", "shipping"}
+    assert merged[1].members == [9, 10, 11, 12]  # a distinct problem is not lumped in
+
+
+def test_a_praise_problem_is_not_an_issue_problem() -> None:
+    from feedback_miner.stages.nonissue import is_praise
+
+    praise = ["Thanks, problem solved!", "Solved my problem, thank you", "Thanks, my issue is fixed",
+              "problem solved thanks a lot", "Thank you, solved my problem quickly", "Great help, problem solved"]
+    assert all(is_praise(t) for t in praise)
+    assert not is_praise("Thanks, but my card was declined again")
+    assert not is_praise("thanks for nothing, still waiting for my refund")
+    items = [_item(t) for t in praise * 2]
+    X = HashingEmbedder().embed([i.text for i in items])
+    found = find_problems(items, X, ["technical"] * len(items), params=ClusterParams(min_cluster_size=3))
+    assert found.problems and all(p.category == "other" for p in found.problems)

@@ -16,9 +16,9 @@ from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.domain.weeks import week_bounds
 from feedback_miner.errors import InputError, NotFoundError
 from feedback_miner.services.model_card import update_model_card
-from feedback_miner.testing import HashingEmbedder
 from feedback_miner.services.training import load_seeds, retrain_with_confirmations, rollback, train_version
 from feedback_miner.services.weekly import run_week
+from feedback_miner.testing import HashingEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 WEEK = "2026-W46"
@@ -47,7 +47,7 @@ def setup(tmp_path: Path):  # type: ignore[no-untyped-def]
     for n, text in enumerate(TEXTS):
         store.upsert_feedback(FeedbackItem(text=f"{text} #{n}", source="t", external_id=str(n),
                                            created_at=t0 + timedelta(hours=n)))
-    clf, manifest = load_classifier(models / "classifier")
+    clf, _manifest = load_classifier(models / "classifier")
     run_week(store, emb, clf, week=WEEK, classifier_version="v1")
     return store, emb, models, texts, labels
 

@@ -119,10 +119,10 @@ def test_spike_at_same_volume_is_growing() -> None:
     assert a.status == "growing"
     assert a.p_value < 0.001
     assert a.emerging
-    assert "40 this week" in a.statement
-    assert "over the last 6 weeks" in a.statement
-    assert "at this week's volume" in a.statement
-    assert "p < 0.001" in a.statement
+    assert "40 this week" in a.statistic
+    assert "over the last 6 weeks" in a.statistic
+    assert "at this week's volume" in a.statistic
+    assert "p < 0.001" in a.statistic
 
 
 def test_spike_with_quadrupled_volume_is_not_growing() -> None:
@@ -138,7 +138,7 @@ def test_unknown_totals_fall_back_to_unscaled() -> None:
     assert not a.volume_adjusted
     assert a.expected == pytest.approx(62.5 / 6)
     assert a.status == "growing"
-    assert "volume" not in a.statement
+    assert "volume" not in a.statistic
 
 
 def test_first_appearance_is_new_and_emerging() -> None:
@@ -155,7 +155,7 @@ def test_drop_to_zero_is_fading() -> None:
     a = assess_trend(_series(BASE + [0]), _totals([1000] * 7), "2026-W07")
     assert a.status == "fading"
     assert a.p_lower < 0.001
-    assert "lower-tail p < 0.001" in a.statement
+    assert "lower-tail p < 0.001" in a.statistic
     assert not a.emerging
 
 
@@ -174,7 +174,7 @@ def test_fix_holding_then_resurfacing() -> None:
     assert back.status == "resurfaced"
     assert back.emerging
     assert back.fix_holding is False
-    assert "resurfaced in 2026-W10" in back.statement
+    assert "resurfaced in 2026-W10" in back.statistic
 
 
 def test_resurfacing_against_a_low_post_fix_level() -> None:
@@ -231,3 +231,29 @@ def test_weekly_counts_zero_fills_in_order() -> None:
         weekly_counts([], ["2026-W01", "2026-W01"])
     with pytest.raises(ValueError, match=r"weeks_of_members item: week 'bad'"):
         weekly_counts(["bad"], weeks)
+
+
+def test_status_agrees_with_its_statistic() -> None:
+    # The case: 7 vs 1.5 ± 2.3, p = 0.002 was labelled steady.
+    counts = {"2026-W01": 0, "2026-W02": 6, "2026-W03": 0, "2026-W04": 0, "2026-W05": 3, "2026-W06": 0, "2026-W07": 7}
+    a = assess_trend(counts, {}, "2026-W07")
+    assert a.p_value < 0.01
+    assert a.status == "growing"
+    assert not a.emerging  # the alert keeps the stricter alpha
+    assert "up from about 1.5 a week in the 6 weeks before" in a.statement
+
+
+def test_steady_only_when_not_significant() -> None:
+    for observed in range(0, 40):
+        counts = {f"2026-W0{i}": c for i, c in enumerate([5, 7, 6, 4, 6, 5], start=1)} | {"2026-W07": observed}
+        a = assess_trend(counts, {}, "2026-W07")
+        if a.status == "steady":
+            assert a.p_value >= 0.01 or observed < 5 or observed < 2 * a.baseline_mean
+            assert a.p_lower >= 0.01 or observed > a.expected / 1.5
+
+
+def test_plain_statement_of_a_new_problem() -> None:
+    a = assess_trend({"2026-W07": 17}, {}, "2026-W07")
+    assert a.statement == "17 reports this week; none in the 6 weeks before; first seen this week"
+    assert "p <" not in a.statement and "±" not in a.statement
+    assert "17 this week vs 0 ± 0" in a.statistic

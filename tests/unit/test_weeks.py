@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -8,12 +8,12 @@ from feedback_miner.domain.weeks import last_complete_week, parse_week, shift_we
 
 
 def test_week_arithmetic() -> None:
-    assert week_of(datetime(2026, 11, 22, 23, 59, tzinfo=timezone.utc)) == "2026-W47"
+    assert week_of(datetime(2026, 11, 22, 23, 59, tzinfo=UTC)) == "2026-W47"
     assert shift_week("2026-W01", -1) == "2025-W52"
     assert weeks_between("2026-W52", "2027-W02") == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"]
     start, end = week_bounds("2026-W47")
-    assert start == datetime(2026, 11, 16, tzinfo=timezone.utc) and (end - start).days == 7
-    assert last_complete_week(datetime(2026, 11, 22, tzinfo=timezone.utc)) == "2026-W46"
+    assert start == datetime(2026, 11, 16, tzinfo=UTC) and (end - start).days == 7
+    assert last_complete_week(datetime(2026, 11, 22, tzinfo=UTC)) == "2026-W46"
 
 
 @pytest.mark.parametrize("bad", ["2026-47", "2026-W54", "W47", ""])
