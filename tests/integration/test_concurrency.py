@@ -113,13 +113,13 @@ class KillResult:
 def seed_week(db_url: str, directory: Path, per_week: int) -> int:
     """Ingest one demo week into the store (in process); returns the number of rows stored."""
     from feedback_miner.adapters.readers import read_rows
-    from feedback_miner.stages.ingest import ColumnMapping, parse_rows
+    from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
 
     path = directory / "week.csv"
     write_demo_csv(path, weeks=1, end_week=WEEK, per_week=per_week)
     store = open_store(db_url)
     try:
-        for item in parse_rows(read_rows(path), ColumnMapping(), default_source="demo"):
+        for item in parse_rows(read_rows(path), ColumnMapping(), default_source="demo", report=IngestReport()):
             store.upsert_feedback(item)
         return store.count_feedback()
     finally:
@@ -148,20 +148,20 @@ def kill_run_at(db_url: str, stage: str, *, timeout: float = 600) -> KillResult:
     marker = STAGES[stage]
     cmd = [*CLI, "run", "--week", WEEK, "--db", db_url]
     launched = time.time()
-    proc = subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(timeout, proc.kill)
-    watchdog.start()
     seen: list[str] = []
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            seen.append(line)
-            if marker in line:
-                os.kill(proc.pid, signal.SIGKILL)
-                break
-        proc.wait()
-    finally:
-        watchdog.cancel()
+    with subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
+        watchdog = threading.Timer(timeout, proc.kill)
+        watchdog.start()
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                seen.append(line)
+                if marker in line:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    break
+            proc.wait()
+        finally:
+            watchdog.cancel()
     if proc.returncode != -signal.SIGKILL or not any(marker in s for s in seen):
         raise AssertionError(f"the run never reached {stage} (exit {proc.returncode}): {''.join(seen)[-2000:]}")
     killed = _runs(db_url)[-1]
@@ -368,3 +368,53 @@ def test_a_claim_that_commits_late_still_wins_over_a_later_one(store: Store) -> 
     assert list(winners) == ["a"], f"exactly claim A (the lower id) holds the lease: {results}"
     live = store.running_run()
     assert live is not None and live.id == winners["a"]
+
+
+# -- tests: processes of the real CLI --------------------------------------------------------------
+def _report(out_dir: Path, line: str) -> None:
+    """Measured figures go to the test's output (``pytest -s``/``-rP``) and to concurrency.txt in out_dir."""
+    print(line)
+    with (out_dir / "concurrency.txt").open("a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+
+
+@pytest.mark.slow
+def test_eight_concurrent_ingest_processes_lose_nothing(db_url: str, db_backend: str, tmp_path: Path,
+                                                         out_dir: Path) -> None:
+    files = write_ingest_files(tmp_path, processes=8, per_file=500, overlap=100)
+    r = concurrent_ingest(db_url, files)
+    _report(out_dir, f"[{db_backend}] 8 concurrent ingest processes into a fresh database: {r.stored} rows stored "
+                     f"of {r.unique_sent} unique sent ({r.sent} rows in the files), exits {r.exit_codes}, {r.seconds:.1f} s")
+    assert r.exit_codes == [0] * 8, "\n".join(r.errors)
+    assert r.stored == r.unique_sent == 4000
+    assert all(s.endswith("0 rejected") for s in r.summaries), r.summaries
+    assert sum(int(s.split(": ")[1].split(" stored")[0]) for s in r.summaries) == r.unique_sent
+    assert sum(int(s.split(", ")[2].split(" duplicates")[0]) for s in r.summaries) == r.sent - r.unique_sent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_kill_9_during_a_run_then_the_next_run_takes_over_at_once(stage: str, db_url: str, db_backend: str,
+                                                                  tmp_path: Path, out_dir: Path) -> None:
+    assert seed_week(db_url, tmp_path, per_week=250) > 200
+    r = kill_run_at(db_url, stage)
+    killed = r.killed_run
+    # The kill landed inside the run: its row still says running, owned by the killed process; nothing written.
+    assert killed["status"] == "running" and not r.digest_after_kill
+    _report(out_dir, f"[{db_backend}] kill -9 at {stage}: next run claimed the lease {r.next_claim_s:.2f} s after "
+                     f"launch (the killed run, with no dead run before it: {r.first_claim_s:.2f} s), "
+                     f"exit {r.next_exit} after {r.next_total_s:.1f} s")
+    assert r.next_exit == 0, r.next_stderr[-3000:]
+    by_id = {x["id"]: x for x in r.runs}
+    dead = by_id[killed["id"]]
+    assert dead["status"] == "abandoned" and "stopped without finishing" in dead["error"]
+    assert [x["status"] for x in r.runs if x["id"] > killed["id"]] == ["done"], "taken over, not refused"
+    # Taken over because its process is gone, not because its heartbeat went stale.
+    beat, gone = (x if x.tzinfo else x.replace(tzinfo=UTC) for x in (dead["heartbeat_at"], dead["finished_at"]))
+    assert (gone - beat).total_seconds() < DEFAULT_STALE_S
+    store = open_store(db_url)
+    try:
+        digest = store.get_digest(WEEK)
+        assert digest is not None and digest["counts"]["analysed"] > 200
+    finally:
+        store.engine.dispose()
