@@ -136,7 +136,7 @@ def _runs(db_url: str) -> list[dict[str, Any]]:
 
 
 def _claim_delay(run: dict[str, Any], launched: float) -> float:
-    started = run["started_at"]
+    started: datetime = run["started_at"]
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
     return started.timestamp() - launched
