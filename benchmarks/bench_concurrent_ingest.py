@@ -15,7 +15,7 @@ Without ``FM_TEST_POSTGRES_URL`` (which scripts/ci-postgres.sh sets) only SQLite
    which had no dead run before it) and until it exited.
 3. ``--claimers`` processes claiming the run lease together, ``--claim-rounds`` times: the rounds
    in which not exactly one claim (the lowest id) won.
-The probes are the ones ``tests/integration/test_concurrency.py`` asserts on.
+The probes (tests/integration/concurrency_probes.py) are the ones tests/integration/test_concurrency.py asserts on.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from _common import log
 
 from feedback_miner.adapters.store import open_store
 from tests.conftest import POSTGRES_ENV, fresh_database
-from tests.integration.test_concurrency import (
+from tests.integration.concurrency_probes import (
     STAGES,
     claim_race,
     concurrent_ingest,
