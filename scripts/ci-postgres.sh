@@ -57,6 +57,7 @@ chmod 700 "$DIR"
 stop_cluster() {
   local rc=$?
   trap - EXIT INT TERM
+  if [ -n "${SLEEPER:-}" ]; then kill "$SLEEPER" 2>/dev/null || true; fi
   if [ -f "$DIR/data/postmaster.pid" ]; then
     as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true
   fi
@@ -81,7 +82,10 @@ echo "ci-postgres: PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') at
 if [ "$#" -eq 0 ]; then
   echo "export FM_TEST_POSTGRES_URL=$FM_TEST_POSTGRES_URL"
   echo "ci-postgres: running until interrupted (Ctrl-C stops the cluster)" >&2
-  while true; do sleep 3600; done
+  while true; do  # `wait` returns at once on a signal, so the traps run without waiting for the sleep
+    sleep 3600 & SLEEPER=$!
+    wait "$SLEEPER" || true
+  done
 fi
 set +e
 "$@"
