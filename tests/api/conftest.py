@@ -1,9 +1,11 @@
-"""Fixtures for API tests: an app over a temp SQLite file with deterministic doubles, and keys per role."""
+"""Fixtures for API tests: an app over a fresh store with deterministic doubles, and keys per role.
+
+The store is the root conftest's parametrised one: a SQLite file, and a fresh PostgreSQL database
+when ``FM_TEST_POSTGRES_URL`` is set (always in CI), so every test using ``client`` runs on both."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from feedback_miner.adapters.keys import ROLES, create_key
-from feedback_miner.adapters.store import Store, open_store
+from feedback_miner.adapters.store import Store
 from feedback_miner.config import Settings
 from feedback_miner.domain.types import CATEGORY_IDS
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
@@ -41,14 +43,9 @@ def keyword_classifier(embedder: HashingEmbedder) -> LinearSoftmaxClassifier:
 
 
 @pytest.fixture()
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", max_body_bytes=64_000, max_batch_items=50,
-                    **SECRETS)
-
-
-@pytest.fixture()
-def store(settings: Settings) -> Store:
-    return open_store(settings.database_url)
+def settings(db_url: str) -> Settings:
+    """The app's settings over the test's fresh database (the same one the ``store`` fixture opens)."""
+    return Settings(database_url=db_url, max_body_bytes=64_000, max_batch_items=50, **SECRETS)
 
 
 @pytest.fixture()

@@ -1,17 +1,17 @@
-"""Rename sticks; mark fixed → holding → resurfaced, with real embeddings on a small fixture."""
+"""Rename sticks; mark fixed → holding → resurfaced, with real embeddings on a small fixture; each test
+on a fresh store on every backend (the ``store`` fixture: SQLite, and PostgreSQL when configured)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from pathlib import Path
+from datetime import UTC, timedelta
 
 import pytest
 
 from feedback_miner.adapters.registry_store import mark_fixed, rename
-from feedback_miner.services.fix_watch import fix_watch
-from feedback_miner.adapters.store import open_store
+from feedback_miner.adapters.store import Store
 from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.domain.weeks import shift_week, week_bounds
+from feedback_miner.services.fix_watch import fix_watch
 from feedback_miner.services.weekly import RunOptions, run_week
 
 pytestmark = pytest.mark.slow
@@ -32,8 +32,7 @@ def _items(week: str, n_charged: int, start: int) -> list[FeedbackItem]:
             for i, t in enumerate(texts)]
 
 
-def test_rename_fix_holding_and_resurfacing(tmp_path: Path, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
-    store = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+def test_rename_fix_holding_and_resurfacing(store: Store, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
     clf, manifest = shipped_classifier
     w0 = "2026-W40"
     plan = [10, 10, 10, 0, 0, 0, 12]  # steady, fixed after week 3, quiet two+ weeks, back
@@ -66,8 +65,7 @@ RARE = ["the seller rating stars do not show on listings", "star ratings of sell
         "can't see seller ratings on any listing", "seller review stars are gone on listing pages"]
 
 
-def test_small_but_steady_problem_surfaces_from_the_pool(tmp_path: Path, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
-    store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+def test_small_but_steady_problem_surfaces_from_the_pool(store: Store, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
     clf, manifest = shipped_classifier
     weeks = [shift_week("2026-W40", k) for k in range(3)]
     for k, w in enumerate(weeks):
@@ -85,7 +83,7 @@ def test_small_but_steady_problem_surfaces_from_the_pool(tmp_path: Path, real_em
 
 def _known(store, pid: str, category: str, texts: list[str], emb, week: str, counts: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
     import json as _json
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import numpy as np
 
@@ -96,16 +94,15 @@ def _known(store, pid: str, category: str, texts: list[str], emb, week: str, cou
     with store.tx() as conn:
         conn.execute(t.problems.insert().values(id=pid, category=category, title=texts[0], title_locked=False,
                                                 keywords=_json.dumps([]), centroid=c.tobytes(), first_week=week,
-                                                last_week=week, created_at=datetime.now(timezone.utc)))
+                                                last_week=week, created_at=datetime.now(UTC)))
         for w, n in counts.items():
             conn.execute(t.problem_weeks.insert().values(problem_id=pid, week=w, count=n, severity=0.5, priority=1.0,
                                                          status="steady", detail="{}"))
 
 
-def test_converging_problems_merge_and_history_follows(tmp_path: Path, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
+def test_converging_problems_merge_and_history_follows(store: Store, real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
     from feedback_miner.adapters.registry_store import resolve_id
 
-    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
     clf, manifest = shipped_classifier
     week = "2026-W46"
     prev = shift_week(week, -1)
@@ -128,16 +125,15 @@ def test_converging_problems_merge_and_history_follows(tmp_path: Path, real_embe
     assert pay["weekly_counts"][prev] == 7, "the absorbed problem's history goes to the survivor"
 
 
-def test_a_cluster_fragment_joins_its_problem_not_a_new_one(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_a_cluster_fragment_joins_its_problem_not_a_new_one(store: Store, real_embedder) -> None:  # type: ignore[no-untyped-def]
     """Two clusters this week both near one known problem: the second joins it (a split is recorded
     as a fragment) instead of being announced as a new problem."""
     import numpy as np
 
     from feedback_miner.domain.types import Problem
-    from feedback_miner.stages.problems import FoundProblems
     from feedback_miner.services.registry import join_fragments, match_registry
+    from feedback_miner.stages.problems import FoundProblems
 
-    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
     week = "2026-W46"
     _known(store, "shipping-001", "shipping", TRACKING, real_embedder, shift_week(week, -1), {shift_week(week, -1): 8})
     t0 = week_bounds(week)[0]

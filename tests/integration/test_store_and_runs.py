@@ -1,8 +1,10 @@
-"""Real SQLite + real model: ingest idempotency, weekly runs, cache reuse, crash consistency, CLI."""
+"""Real store (SQLite, and PostgreSQL when configured) + real model: ingest idempotency, weekly runs,
+cache reuse, crash consistency, CLI."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,8 @@ from feedback_miner.adapters.store import Store, open_store
 from feedback_miner.cli import app
 from feedback_miner.demo.generate import write_demo_csv
 from feedback_miner.errors import ConflictError
-from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
 from feedback_miner.services.weekly import run_week
+from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
 
 pytestmark = pytest.mark.slow
 WEEKS = ("2026-W45", "2026-W46")
@@ -32,12 +34,13 @@ def _ingest(store: Store, path: Path) -> IngestReport:
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Path]:
-    d = tmp_path_factory.mktemp("store")
-    csv_path = d / "demo.csv"
+def demo_store(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
+    """One store per backend shared by the module's tests (they build on each other, in order)."""
+    csv_path = tmp_path_factory.mktemp("demo") / "demo.csv"
     write_demo_csv(csv_path, weeks=2, end_week=WEEKS[-1], per_week=90)
-    store = open_store(f"sqlite:///{d / 'fm.db'}")
-    return store, csv_path
+    store = open_store(module_db_url)
+    yield store, csv_path
+    store.engine.dispose()
 
 
 def _count(store: Store, table: t.Table) -> int:  # type: ignore[name-defined]
@@ -71,8 +74,9 @@ def test_weekly_runs_store_digests_and_reuse_embeddings(demo_store, real_embedde
     assert {"title", "keywords", "quotes", "severity_terms", "priority", "weekly_counts"} <= set(top)
     assert d.metrics and any(m.key == "csat" for m in d.metrics)
     # Problems recur: most of last week's issue problems are found again this week under the same id.
-    ids_w45 = {r[0] for r in store.engine.connect().execute(
-        select(t.problem_weeks.c.problem_id).where(t.problem_weeks.c.week == WEEKS[0]))}
+    with store.tx() as c:
+        ids_w45 = {r[0] for r in c.execute(
+            select(t.problem_weeks.c.problem_id).where(t.problem_weeks.c.week == WEEKS[0]))}
     ids_w45 = {i for i in ids_w45 if not i.startswith("other-")}
     ids_w46 = {p["id"] for p in d.top_problems}
     assert ids_w45 and len(ids_w45 & ids_w46) >= (len(ids_w45) + 1) // 2
@@ -131,10 +135,10 @@ def test_cli_analyze_and_classify(tmp_path: Path) -> None:
     assert header.endswith("category,confidence,secondary_category")
 
 
-def test_cli_reports_bad_rows_and_counts(tmp_path: Path) -> None:
+def test_cli_reports_bad_rows_and_counts(tmp_path: Path, db_url: str) -> None:
     f = tmp_path / "t.csv"
     f.write_text("body,ts,stars\nApp crashes,2026-11-17T10:00:00Z,1\n,2026-11-17T10:00:00Z,1\nOk,not-a-time,3\n")
-    db = f"sqlite:///{tmp_path / 'x.db'}"
+    db = db_url
     r = CliRunner().invoke(app, ["ingest", str(f), "--db", db, "-c", "text=body", "-c", "created_at=ts", "-c", "rating=stars"])
     assert r.exit_code == 0, r.output
     assert "row 3, field 'text': text is empty" in r.output

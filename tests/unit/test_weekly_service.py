@@ -6,8 +6,6 @@ PostgreSQL joins the parametrisation when ``FM_TEST_POSTGRES_URL`` points at a s
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +22,7 @@ from feedback_miner.services.weekly import RunOptions, run_week
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
 from feedback_miner.stages.digest import Digest
 from feedback_miner.testing import HashingEmbedder, InMemoryStore
+from tests.conftest import fresh_database, store_backends
 
 WEEK = "2026-W46"
 PROBLEMS = {
@@ -38,33 +37,18 @@ PROBLEMS = {
 OPTS = RunOptions(heartbeat_s=0.05)
 
 
-def _backends() -> list[str]:
-    return ["memory", "sqlite"] + (["postgresql"] if os.environ.get("FM_TEST_POSTGRES_URL") else [])
-
-
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=["memory", *store_backends()])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """The in-memory double, real SQLite and (in CI, or when FM_TEST_POSTGRES_URL is set) PostgreSQL."""
     if request.param == "memory":
         yield InMemoryStore()
         return
     from feedback_miner.adapters.store import open_store
 
-    if request.param == "sqlite":
-        yield open_store(f"sqlite:///{tmp_path / 'w.db'}")
-        return
-    from sqlalchemy import create_engine, text
-
-    base = os.environ["FM_TEST_POSTGRES_URL"]
-    name = f"fm_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name}"))
-    s = open_store(base.rsplit("/", 1)[0] + f"/{name}")
-    yield s
-    s.engine.dispose()
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+    with fresh_database(request.param, tmp_path) as url:
+        s = open_store(url)
+        yield s
+        s.engine.dispose()
 
 
 @pytest.fixture(scope="module")
