@@ -151,21 +151,23 @@ def _leak_free_label(v: str | None) -> bool:
     return v is not None and "@" not in v and not re.search(r"\d", v) and "[" in v
 
 
-def _wait_run(h: Harness, week: str, timeout: float = 600) -> dict[str, Any]:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        runs = [r for r in h.http.get("/v1/runs", headers=_h(h.keys["admin"])).json() if r["week"] == week]
-        if runs and runs[0]["status"] != "running":
-            return dict(runs[0])
-        time.sleep(0.3)
-    raise RuntimeError(f"run of {week} did not finish in {timeout} s")
+def _runs_of(h: Harness, week: str) -> list[dict[str, Any]]:
+    return [r for r in h.http.get("/v1/runs", headers=_h(h.keys["admin"])).json() if r["week"] == week]
 
 
-def _run(h: Harness, week: str) -> dict[str, Any]:
+def _run(h: Harness, week: str, timeout: float = 600) -> dict[str, Any]:
+    """Start the week's run and wait for *that* run (not an earlier one of the week) to end."""
+    before = len(_runs_of(h, week))
     r = h.http.post("/v1/runs", json={"week": week}, headers=_h(h.keys["admin"]))
     if r.status_code != 202:
         raise RuntimeError(f"POST /v1/runs: {r.status_code} {r.text}")
-    return _wait_run(h, week)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        runs = _runs_of(h, week)
+        if len(runs) > before and runs[0]["status"] != "running":
+            return runs[0]
+        time.sleep(0.3)
+    raise RuntimeError(f"run of {week} did not finish in {timeout} s")
 
 
 def prepare(h: Harness, per_week: int = 120) -> None:
@@ -227,7 +229,7 @@ def probe_pii_cli(h: Harness) -> Outcome:
     shown = sum(v in res.out + res.err for v in LEAKS)
     ok = res.code == 0 and leaks == 0 and shown == 0
     return Outcome("PII redacted: CLI ingest text + ids + labels + source", ok,
-                   f"{checked} stored values, {leaks} leaks; 0 values in the CLI's output: {shown == 0}",
+                   f"{checked} stored values, {leaks} leaks; the CLI's output quotes {shown} values",
                    {"exit": res.code, "leaks": bad})
 
 
@@ -296,10 +298,11 @@ def probe_lookalikes(h: Harness) -> Outcome:
                     headers=_h(h.keys["ingest"]))
         _ingest(h, _write_csv(h.tmp / "look.csv", [{"text": text, "external_id": "look-cli", "created_at": PII_TIME}]))
     kept = [sum(x in it.text for x in LOOKALIKES) for it in rows]
-    ok = len(rows) == 2 and kept == [len(LOOKALIKES)] * 2
+    tokens = sum("[" in it.text for it in rows)
+    ok = len(rows) == 2 and kept == [len(LOOKALIKES)] * 2 and tokens == 0
     return Outcome("look-alikes kept (order #, INV-, timestamp, PP-1002)", ok,
-                   f"kept {'/'.join(map(str, kept))} of {len(LOOKALIKES)} (API/CLI), 0 placeholders: "
-                   f"{all('[' not in it.text for it in rows)}", {"texts": [it.text for it in rows]})
+                   f"verbatim: API {kept[0] if kept else 0}/4, CLI {kept[1] if len(kept) > 1 else 0}/4; "
+                   f"{tokens} placeholders inserted", {"texts": [it.text for it in rows]})
 
 
 def probe_classify_output(h: Harness) -> Outcome:
@@ -547,9 +550,10 @@ def probe_revoke_elsewhere(h: Harness) -> Outcome:
         served += status == 200
     waited = time.monotonic() - t1
     ok = warm == 200 and status == 401 and waited <= KEY_CACHE_TTL_S + 0.5
+    seen = (f"first 401 {waited:.2f} s after `keys revoke` exited ({waited + t1 - t0:.2f} s after it started)"
+            if status == 401 else f"still {status} {waited:.0f} s after `keys revoke` exited")
     return Outcome("revoked key refused across processes", ok,
-                   f"first 401 {waited:.2f} s after `keys revoke` exited ({waited + t1 - t0:.2f} s after it started), "
-                   f"{served} requests served meanwhile; stated bound {KEY_CACHE_TTL_S:g} s",
+                   f"{seen}, {served} requests served meanwhile; stated bound {KEY_CACHE_TTL_S:g} s",
                    {"seconds_after_exit": round(waited, 3), "served": served})
 
 
@@ -605,8 +609,9 @@ def probe_markdown_injection(h: Harness) -> Outcome:
     shown = {k: sum(x in v for x in ("&lt;script&gt;", "javascript:", "&lt;img")) for k, v in outs.items()}
     ok = len(top) == 3 and renamed == [200] * 3 and not any(raw.values()) and all(n == 3 for n in shown.values())
     return Outcome("Markdown/HTML digest injection escaped", ok,
-                   f"{len(top)} problems renamed ({renamed}); raw markup in {sum(raw.values())} of "
-                   f"{len(outs)} outputs; escaped titles shown {sum(shown.values())}/{3 * len(outs)}",
+                   f"{len(top)} problems renamed ({renamed}); raw markup in {sum(n > 0 for n in raw.values())} of "
+                   f"{len(outs)} outputs (CLI md, API md, export md, API html); escaped titles shown "
+                   f"{sum(shown.values())}/{3 * len(outs)}",
                    {"raw": raw, "shown": shown})
 
 
