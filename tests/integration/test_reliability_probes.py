@@ -72,8 +72,8 @@ class InProcess:
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
     tmp = tmp_path_factory.mktemp("probes")
     url = f"sqlite:///{tmp / 'probes.db'}"
-    settings = Settings(database_url=url, pseudonym_key=SecretStr(PSEUDONYM_KEY),
-                        **{f"{tool}_secret": secret for tool, secret in SECRETS.items()})
+    settings = Settings(database_url=url, pseudonym_key=SecretStr(PSEUDONYM_KEY), zendesk_secret=SECRETS["zendesk"],
+                        freshdesk_secret=SECRETS["freshdesk"], jira_secret=SECRETS["jira"])
     store = open_store(url)
     keys = {role: create_key(store, role=role, name=f"probe {role}")[0] for role in ROLES}
     emb = HashingEmbedder(dim=128)
