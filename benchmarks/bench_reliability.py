@@ -1,6 +1,6 @@
 """Reliability probes of the privacy/hardening issue, rerun against a real server and the real CLI.
 
-    python benchmarks/bench_reliability.py [--out benchmarks/results/reliability.json]   (~3 min)
+    python benchmarks/bench_reliability.py [--out benchmarks/results/reliability.json] [--keep]   (~2 min)
 
 Starts ``feedback-miner serve`` on 127.0.0.1 in a subprocess (uvicorn, the real MiniLM model: torch
 for runs, int8 ONNX for /v1/classify, as the server ships) over a fresh SQLite file in a temp dir,
@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -710,6 +711,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "reliability.json")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (store, server log, probe files)")
     args = ap.parse_args()
     t_start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="fm-reliability-"))
@@ -743,6 +745,10 @@ def main() -> None:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "command": "python benchmarks/bench_reliability.py",
         "passed": passed, "probes": [asdict(o) for o in outcomes]}, indent=2, ensure_ascii=False, default=str))
     print(f"wrote {args.out}")
+    if args.keep:
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(0 if passed == len(outcomes) else 1)
 
 
