@@ -71,22 +71,35 @@ def _in_date_or_time(text: str, start: int, end: int) -> bool:
     return len(after) == 2 and after[0] == ":" and after[1].isdigit()
 
 
+def _phone_span(text: str, start: int, end: int, claimed: list[Span]) -> Span | None:
+    """The candidate ``text[start:end]`` as a phone span, or None when it is not one."""
+    c = text[start:end]
+    if c.startswith("(") and ")" not in c:
+        start, c = start + 1, c[1:]
+    digits = re.sub(r"\D", "", c)
+    if not 7 <= len(digits) <= 15 + 2 or any(start < e and s < end for s, e in claimed):
+        return None
+    intl = c.startswith(("+", "(+")) or (c.startswith("00") and c[2:3] not in ("", "0"))
+    if _DATE.fullmatch(c.lstrip("+(")) or (not intl and _in_date_or_time(text, start, end)):
+        return None
+    before = text[max(0, start - 40):start]
+    if not intl and _ID_WORDS.search(before):
+        return None
+    if _is_phone_shape(c, digits) or (len(digits) <= 15 and _PHONE_WORDS.search(before)):
+        return start, end
+    return None
+
+
 def find_phones(text: str, claimed: list[Span]) -> list[Span]:
     spans: list[Span] = []
     for m in _CANDIDATE.finditer(text):
-        start, end = m.span()
-        c = m.group(0)
-        if c.startswith("(") and ")" not in c:
-            start, c = start + 1, c[1:]
-        digits = re.sub(r"\D", "", c)
-        if not 7 <= len(digits) <= 15 + 2 or any(start < e and s < end for s, e in claimed):
-            continue
-        intl = c.startswith(("+", "(+")) or (c.startswith("00") and c[2:3] not in ("", "0"))
-        if _DATE.fullmatch(c.lstrip("+(")) or (not intl and _in_date_or_time(text, start, end)):
-            continue
-        before = text[max(0, start - 40):start]
-        if not intl and _ID_WORDS.search(before):
-            continue
-        if _is_phone_shape(c, digits) or (len(digits) <= 15 and _PHONE_WORDS.search(before)):
-            spans.append((start, end))
+        found = _phone_span(text, m.start(), m.end(), claimed)
+        if found is None and "/" in m.group(0):
+            # numbers listed with a slash ("555.123.4567 / 555.987.6543") form one candidate: judge each part
+            for part in re.finditer(r"[^/\s](?:[^/]*[^/\s])?", m.group(0)):
+                one = _phone_span(text, m.start() + part.start(), m.start() + part.end(), claimed + spans)
+                if one is not None:
+                    spans.append(one)
+        elif found is not None:
+            spans.append(found)
     return spans
