@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from feedback_miner.adapters import tables as t
 from feedback_miner.adapters.store import Store
+from feedback_miner.domain.redact import redact
 from feedback_miner.domain.weeks import parse_week
 from feedback_miner.errors import InputError, NotFoundError
 
@@ -41,7 +42,8 @@ def mark_fixed(store: Store, problem_id: str, *, week: str, by: str, link: str |
 
 
 def rename(store: Store, problem_id: str, title: str, *, by: str) -> str:
-    title = " ".join(title.split())
+    """A lead's title, redacted like any text, that sticks across later runs."""
+    title = redact(" ".join(title.split()))
     if not 3 <= len(title) <= 200:
         raise InputError("title must be 3–200 characters")
     pid = resolve_id(store, problem_id)

@@ -158,3 +158,18 @@ def test_a_cluster_fragment_joins_its_problem_not_a_new_one(store: Store, real_e
         p.id = ids_map[p.id]
     join_fragments(found, items, ["shipping"] * len(items))
     assert [p.id for p in found.problems] == ["shipping-001"] and found.problems[0].size == 6
+
+
+def test_a_lead_title_is_redacted_like_any_text(store: Store) -> None:
+    """A title is user text: an e-mail or phone typed into a rename is never stored or shown."""
+    import numpy as np
+
+    from feedback_miner.domain.ports import ProblemUpsert
+
+    with store.unit_of_work() as uow:
+        uow.replace_week_problems("2026-W46", [ProblemUpsert(
+            id="payment-001", category="payment", title="Charged twice", keywords=(), centroid=np.ones(4, np.float32),
+            count=0, severity=0.0, priority=0.0, status=None, detail={}, member_ids=(), is_new=True)])
+    rename(store, "payment-001", "Charged twice, ask jane.doe@example.com or +44 7700 900123", by="lead")
+    [rec] = store.problem_records()
+    assert "jane" not in rec.title and "7700" not in rec.title and "[EMAIL]" in rec.title
