@@ -27,8 +27,20 @@ from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.domain.weeks import week_of
 from feedback_miner.errors import ConflictError
 
-__all__ = ["HashingEmbedder", "InMemoryStore", "InMemoryUnitOfWork", "MemoryCache", "RecordingProgress"]
+__all__ = ["SAMPLE_PROBLEMS", "HashingEmbedder", "InMemoryStore", "InMemoryUnitOfWork", "MemoryCache", "RecordingProgress"]
 
+
+#: Templates of three issue problems and one of praise, for tests of the services with the doubles
+#: (``{n}`` makes each text distinct); the hashing embedder keeps each problem's texts together.
+SAMPLE_PROBLEMS: dict[str, list[str]] = {
+    "payment": ["my card was declined at checkout {n}", "card declined again when paying {n}",
+                "checkout says card declined {n}"],
+    "shipping": ["my parcel never arrived {n}", "parcel marked delivered but never arrived {n}",
+                 "still waiting for my parcel {n}"],
+    "account": ["cannot log in to my account {n}", "login fails with wrong password {n}",
+                "locked out of my account after login {n}"],
+    "other": ["thanks for the quick help {n}", "great support, thank you {n}", "thank you, all sorted {n}"],
+}
 
 class HashingEmbedder:
     def __init__(self, dim: int = 256) -> None:

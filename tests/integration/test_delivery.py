@@ -34,6 +34,7 @@ from feedback_miner.services.weekly import RunOptions, run_week
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
 from feedback_miner.stages.digest import Digest
 from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
+from feedback_miner.testing import SAMPLE_PROBLEMS as PROBLEMS
 from feedback_miner.testing import HashingEmbedder, InMemoryStore
 
 WEEK = "2026-W46"
@@ -42,15 +43,6 @@ PII = ("jane.doe@example.com", "7700 900123", "4111 1111 1111 1111", "@example.c
 HOSTILE_TITLE = "Refund <!channel> & <https://evil.example|click here>"
 HOSTILE_QUOTE = "charged twice <@U024BE7LH> & no refund <script>alert(1)</script>"
 TOKEN = "XXXXSECRETTOKENXXXX"
-PROBLEMS = {
-    "payment": ["my card was declined at checkout {n}", "card declined again when paying {n}",
-                "checkout says card declined {n}"],
-    "shipping": ["my parcel never arrived {n}", "parcel marked delivered but never arrived {n}",
-                 "still waiting for my parcel {n}"],
-    "account": ["cannot log in to my account {n}", "login fails with wrong password {n}",
-                "locked out of my account after login {n}"],
-    "other": ["thanks for the quick help {n}", "great support, thank you {n}", "thank you, all sorted {n}"],
-}
 ENV_KEYS = ("SLACK_WEBHOOK_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM",
             "SMTP_STARTTLS", "DIGEST_RECIPIENTS", "PUBLIC_URL", "SCHEDULE_TIME", "DATABASE_URL")
 

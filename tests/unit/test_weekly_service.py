@@ -21,19 +21,11 @@ from feedback_miner.services.fix_watch import fix_watch
 from feedback_miner.services.weekly import RunOptions, run_week
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
 from feedback_miner.stages.digest import Digest
+from feedback_miner.testing import SAMPLE_PROBLEMS as PROBLEMS
 from feedback_miner.testing import HashingEmbedder, InMemoryStore
 from tests.conftest import fresh_database, store_backends
 
 WEEK = "2026-W46"
-PROBLEMS = {
-    "payment": ["my card was declined at checkout {n}", "card declined again when paying {n}",
-                "checkout says card declined {n}"],
-    "shipping": ["my parcel never arrived {n}", "parcel marked delivered but never arrived {n}",
-                 "still waiting for my parcel {n}"],
-    "account": ["cannot log in to my account {n}", "login fails with wrong password {n}",
-                "locked out of my account after login {n}"],
-    "other": ["thanks for the quick help {n}", "great support, thank you {n}", "thank you, all sorted {n}"],
-}
 OPTS = RunOptions(heartbeat_s=0.05)
 
 
