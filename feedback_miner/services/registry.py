@@ -8,16 +8,20 @@ problems redirect to the survivor and are never reused.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 from feedback_miner.domain import scoring
 from feedback_miner.domain.ports import ProblemRecord, ResultsReader
 from feedback_miner.domain.types import FeedbackItem, Problem
+from feedback_miner.stages.merge import CROSS_CATEGORY_THRESHOLD, Cluster, merge_anchored
 from feedback_miner.stages.problems import FoundProblems
 from feedback_miner.stages.registry import ClusterSummary, KnownProblem, MatchResult, match_clusters
 
-__all__ = ["RegistryInfo", "join_fragments", "match_registry"]
+__all__ = ["FRAGMENT_THRESHOLD", "RegistryInfo", "join_fragments", "join_new_fragments", "match_registry"]
 
 
 @dataclass
@@ -89,3 +93,34 @@ def join_fragments(found: FoundProblems, items: Sequence[FeedbackItem], cats: Se
         p.severity = scoring.severity(p.severity_terms)
         p.share_of_category = round(p.size / max(cat_sizes.get(p.category, 1), 1), 4)
     found.problems = list(merged.values())
+
+
+FRAGMENT_THRESHOLD = 0.8
+"""Centroid cosine at which two clusters of one category in a weekly run are one problem (the
+replay's measure: 0.75, 0.8 and the one-off 0.85 of ``stages.merge`` were tried, 0.8 gave the fewest
+false alerts; see benchmarks/README.md)."""
+
+
+def join_new_fragments(found: FoundProblems, X: npt.NDArray[np.floating], cats: Sequence[str], ids: Mapping[str, str],
+                       known: Collection[str], *, threshold: float = FRAGMENT_THRESHOLD,
+                       cross_category_threshold: float = CROSS_CATEGORY_THRESHOLD) -> dict[str, str]:
+    """The within-week near-duplicate merge, done after the registry match so it respects it:
+    clusters that matched different known problems stay apart; a fragment joins the known problem
+    its near duplicate matched, and fragments of a new problem join each other (one new problem,
+    one alert). Returns the registry id of each local problem id (``ids`` updated)."""
+    index: dict[str, list[int]] = {}
+    for n, pid in enumerate(found.problem_of):
+        if pid is not None:
+            index.setdefault(pid, []).append(n)
+    local = [p.id for p in found.problems if index.get(p.id)]
+    clusters = [Cluster(index[pid], [cats[n] for n in index[pid]]) for pid in local]
+    anchors = [ids[pid] if ids[pid] in known else None for pid in local]
+    owner = {n: pid for pid in local for n in index[pid]}
+    out = dict(ids)
+    for cluster, anchor in merge_anchored(X, clusters, anchors, threshold=threshold,
+                                          cross_category_threshold=cross_category_threshold):
+        parts = sorted({owner[n] for n in cluster.members}, key=lambda pid: (-len(index[pid]), pid))
+        target = anchor or ids[parts[0]]
+        for pid in parts:
+            out[pid] = target
+    return out
