@@ -99,7 +99,7 @@ def _run(store: FeedbackStore, embedder: Embedder, clf: Classifier, items: Seque
     pooled_history = pool_unclustered(store, embedder, found, items, X, cats, week=week, window=opts.baseline_weeks,
                                       params=opts.params)
     ids, match, info = match_registry(store, found, week, opts.match_threshold)
-    ids = join_new_fragments(found, X, cats, ids, set(info.rows))
+    ids = join_new_fragments(found, X, cats, ids, set(info.rows), fragment_threshold=opts.match_threshold)
     parts: dict[str, int] = {}
     for v in ids.values():
         parts[v] = parts.get(v, 0) + 1

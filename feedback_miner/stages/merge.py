@@ -80,11 +80,14 @@ def merge_anchored(
     *,
     threshold: float = MERGE_THRESHOLD,
     cross_category_threshold: float = CROSS_CATEGORY_THRESHOLD,
+    anchored_threshold: float | None = None,
 ) -> list[tuple[Cluster, str | None]]:
     """:func:`merge_clusters` that respects known identities: ``anchors[k]`` is the known problem
     cluster ``k`` matched (``None``: it matched none). Two clusters anchored to different known
-    problems never merge; a merged cluster keeps the anchor of its members. Returns (cluster,
-    anchor) pairs, largest first."""
+    problems never merge; a merged cluster keeps the anchor of its members. ``anchored_threshold``
+    (default: ``threshold``) applies to same-category pairs of which exactly one is anchored (an
+    unmatched fragment joining a known problem's cluster). Returns (cluster, anchor) pairs, largest
+    first."""
     if len(anchors) != len(clusters):
         raise InputError(f"one anchor per cluster: {len(anchors)} anchors for {len(clusters)} clusters")
     for name, value in (("threshold", threshold), ("cross_category_threshold", cross_category_threshold)):
@@ -102,8 +105,10 @@ def merge_anchored(
         S = C @ C.T
         cats = [work[i].category for i in alive]
         same = np.array([[a == b for b in cats] for a in cats])
-        limit = np.where(same, threshold, cross_category_threshold)
         an = [anchor[i] for i in alive]
+        one_known = np.array([[(x is None) != (y is None) for y in an] for x in an])
+        same_limit = np.where(one_known, threshold if anchored_threshold is None else anchored_threshold, threshold)
+        limit = np.where(same, same_limit, cross_category_threshold)
         apart = np.array([[x is not None and y is not None and x != y for y in an] for x in an])
         gap = np.where(apart, -np.inf, S - limit)
         np.fill_diagonal(gap, -np.inf)

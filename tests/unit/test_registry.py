@@ -198,3 +198,14 @@ def test_fragments_of_a_new_problem_get_one_id(rng: np.random.Generator) -> None
     ids = {"payment-01": "payment-007", "payment-02": "payment-008", "payment-03": "payment-001"}
     out = join_new_fragments(found, X, ["payment"] * 9, ids, known={"payment-001"})
     assert out == {"payment-01": "payment-007", "payment-02": "payment-007", "payment-03": "payment-001"}
+
+
+def test_a_fragment_joins_a_known_problem_at_its_own_threshold() -> None:
+    from feedback_miner.stages.merge import Cluster, merge_anchored
+
+    e1, e2 = np.eye(DIM)[0], np.eye(DIM)[1]
+    X = np.vstack([e1, 0.82 * e1 + np.sqrt(1 - 0.82**2) * e2])  # cosine 0.82
+    clusters = [Cluster([0], ["payment"]), Cluster([1], ["payment"])]
+    joined = merge_anchored(X, clusters, ["payment-001", None], threshold=0.85, anchored_threshold=0.8)
+    assert [(len(c.members), a) for c, a in joined] == [(2, "payment-001")]
+    assert len(merge_anchored(X, clusters, [None, None], threshold=0.85, anchored_threshold=0.8)) == 2
