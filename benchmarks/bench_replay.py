@@ -164,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--runs", default="", help="comma-separated run names to do (default: all)")
     ap.add_argument("--vector-cache", type=Path, default=None, help="npz of embeddings reused across invocations")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--classifier-version", default=None, help="classifier version under models/classifier (default: CURRENT)")
     ap.add_argument("--keep-stores", type=Path, default=None, help="keep each run's SQLite store in this folder")
     args = ap.parse_args(argv)
     started = datetime.now(UTC)
@@ -185,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{weeks[0]} … {weeks[-1]} ({len(items)} items){'; spikes outside: ' + ', '.join(skipped) if skipped else ''}")
 
     embedder = SentenceTransformerEmbedder()
-    clf, manifest = load_classifier(ROOT / "models" / "classifier")
+    clf, manifest = load_classifier(ROOT / "models" / "classifier", args.classifier_version)
     t_embed = time.perf_counter()
     from_cache = bool(args.vector_cache and args.vector_cache.exists())
     vectors = embed_all([i.text for i in items], embedder, args.vector_cache)

@@ -36,8 +36,8 @@ Status, first match wins:
    while the baseline mean is >= 3 (:data:`FADING_ZERO_MEAN`).
 5. ``steady`` otherwise.
 
-``emerging`` (the digest's "stand out this week" flag) is ``new`` with observed ``>= min_count``,
-``growing``, or ``resurfaced``. ``statement`` reads like "41 this week vs 9 ± 3 over the last 6
+``emerging`` (the digest's "stand out this week" flag, the alert) is ``new`` or ``growing`` with observed
+``>= alert_min_count`` (default :data:`ALERT_MIN_COUNT`), or ``resurfaced``. ``statement`` reads like "41 this week vs 9 ± 3 over the last 6
 weeks (expected 10.2 at this week's volume), p < 0.001" (the lower-tail p when ``fading``).
 """
 
@@ -55,6 +55,7 @@ from feedback_miner.domain.weeks import parse_week, shift_week, weeks_between
 from feedback_miner.errors import InputError
 
 __all__ = [
+    "ALERT_MIN_COUNT",
     "FADING_ZERO_MEAN",
     "PRIOR_COUNT",
     "STATUSES",
@@ -84,6 +85,11 @@ statistic ("7 vs 1.5 ± 2.3, p = 0.002" is ``growing``); the alert (``emerging``
 ``alpha``."""
 FADING_ZERO_MEAN = 3.0
 """A week with 0 after a baseline mean at least this high is ``fading`` whatever the p-value."""
+
+ALERT_MIN_COUNT = 8
+"""A ``new`` or ``growing`` problem alerts only with at least this many reports this week. On the
+58-week replay (``benchmarks/bench_replay.py``) most false alerts in steady weeks had 5-7 reports,
+no planted spike alerted first with fewer than 10; the status itself still uses ``min_count``."""
 
 _BARS = "▁▂▃▄▅▆▇█"
 _REL_EPS = 1e-17
@@ -270,6 +276,7 @@ def assess_trend(
     alpha: float = 1e-4,
     min_count: int = 5,
     growth_ratio: float = 1.5,
+    alert_min_count: int = ALERT_MIN_COUNT,
     fixed_at_week: str | None = None,
     first_seen_week: str | None = None,
     status_alpha: float = STATUS_ALPHA,
@@ -280,6 +287,8 @@ def assess_trend(
     weeks to the feedback volume the counts are a share of (missing or 0: unknown).
     """
     _check_settings(baseline_weeks, alpha, min_count, growth_ratio)
+    if not _is_int(alert_min_count) or alert_min_count < 1:
+        raise InputError(f"alert_min_count must be an integer >= 1, got {alert_min_count!r}")
     if not isinstance(status_alpha, (int, float)) or not alpha <= status_alpha < 1.0:
         raise InputError(f"status_alpha must be a number in [alpha, 1), got {status_alpha!r}")
     week = _canonical("week", week)
@@ -355,8 +364,8 @@ def assess_trend(
         else:
             status = "steady"
 
-    emerging = (status == "growing" and p_value < alpha) or status == "resurfaced" or (
-        status == "new" and observed >= min_count)
+    emerging = status == "resurfaced" or (observed >= alert_min_count and (
+        (status == "growing" and p_value < alpha) or status == "new"))
     at_volume = " at this week's volume" if volume_adjusted else ""
     p_text = f"lower-tail {_fmt_p(p_lower)}" if status == "fading" else _fmt_p(p_value)
     statistic = (

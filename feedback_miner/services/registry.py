@@ -8,16 +8,20 @@ problems redirect to the survivor and are never reused.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 from feedback_miner.domain import scoring
 from feedback_miner.domain.ports import ProblemRecord, ResultsReader
 from feedback_miner.domain.types import FeedbackItem, Problem
+from feedback_miner.stages.merge import CROSS_CATEGORY_THRESHOLD, MERGE_THRESHOLD, Cluster, merge_anchored
 from feedback_miner.stages.problems import FoundProblems
 from feedback_miner.stages.registry import ClusterSummary, KnownProblem, MatchResult, match_clusters
 
-__all__ = ["RegistryInfo", "join_fragments", "match_registry"]
+__all__ = ["FRAGMENT_THRESHOLD", "RegistryInfo", "join_fragments", "join_new_fragments", "match_registry"]
 
 
 @dataclass
@@ -68,6 +72,8 @@ def join_fragments(found: FoundProblems, items: Sequence[FeedbackItem], cats: Se
     """Problems that ended up with the same id become one: members joined, severity recomputed
     (priority is computed once, later, from the final problem)."""
     by_item = {int(i.id): i for i in items if i.id is not None}
+    cat_of = {int(i.id): c for i, c in zip(items, cats) if i.id is not None}
+    joined: set[str] = set()
     cat_sizes: dict[str, int] = {}
     for c in cats:
         cat_sizes[c] = cat_sizes.get(c, 0) + 1
@@ -77,6 +83,7 @@ def join_fragments(found: FoundProblems, items: Sequence[FeedbackItem], cats: Se
             merged[p.id] = p
             continue
         keep = merged[p.id]
+        joined.add(p.id)
         keep.member_ids = keep.member_ids + p.member_ids
         keep.error_codes = keep.error_codes or p.error_codes
         for dim, counts in p.breakdowns.items():
@@ -88,4 +95,44 @@ def join_fragments(found: FoundProblems, items: Sequence[FeedbackItem], cats: Se
         p.severity_terms = scoring.severity_terms(p.category, members)
         p.severity = scoring.severity(p.severity_terms)
         p.share_of_category = round(p.size / max(cat_sizes.get(p.category, 1), 1), 4)
+        if p.id in joined:  # say when the joined members' categories disagree
+            votes: dict[str, int] = {}
+            for m in p.member_ids:
+                if m in cat_of:
+                    votes[cat_of[m]] = votes.get(cat_of[m], 0) + 1
+            p.member_categories = dict(sorted(votes.items())) if len(votes) > 1 or p.category not in votes else {}
     found.problems = list(merged.values())
+
+
+FRAGMENT_THRESHOLD = 0.8
+"""Centroid cosine at which an unmatched cluster joins a same-category cluster that matched a known
+problem this week (the registry's own match threshold). Two unmatched clusters join at
+``stages.merge.MERGE_THRESHOLD`` (0.85, measured with bench_problems: 0.8 there lowers banking77
+purity 0.72 -> 0.67). Replay: benchmarks/README.md, "One emerging problem, one alert"."""
+
+
+def join_new_fragments(found: FoundProblems, X: npt.NDArray[np.floating], cats: Sequence[str], ids: Mapping[str, str],
+                       known: Collection[str], *, threshold: float = MERGE_THRESHOLD,
+                       fragment_threshold: float = FRAGMENT_THRESHOLD,
+                       cross_category_threshold: float = CROSS_CATEGORY_THRESHOLD) -> dict[str, str]:
+    """The within-week near-duplicate merge, done after the registry match so it respects it:
+    clusters that matched different known problems stay apart; an unmatched fragment joins the
+    known problem its near duplicate matched (``fragment_threshold``), and fragments of a new problem
+    join each other (``threshold``): one new problem, one alert. Returns the registry id of each
+    local problem id (``ids`` updated)."""
+    index: dict[str, list[int]] = {}
+    for n, pid in enumerate(found.problem_of):
+        if pid is not None:
+            index.setdefault(pid, []).append(n)
+    local = [p.id for p in found.problems if index.get(p.id)]
+    clusters = [Cluster(index[pid], [cats[n] for n in index[pid]]) for pid in local]
+    anchors = [ids[pid] if ids[pid] in known else None for pid in local]
+    owner = {n: pid for pid in local for n in index[pid]}
+    out = dict(ids)
+    for cluster, anchor in merge_anchored(X, clusters, anchors, threshold=threshold, anchored_threshold=fragment_threshold,
+                                          cross_category_threshold=cross_category_threshold):
+        parts = sorted({owner[n] for n in cluster.members}, key=lambda pid: (-len(index[pid]), pid))
+        target = anchor or ids[parts[0]]
+        for pid in parts:
+            out[pid] = target
+    return out

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from feedback_miner.domain.metrics import compute_metrics, repeat_rate
 from feedback_miner.domain.ports import Classifier, FeedbackStore, PredictionRow, ProblemUpsert, UnitOfWork
 from feedback_miner.domain.types import FeedbackItem, Prediction, Problem, effective_categories
@@ -28,7 +30,7 @@ from feedback_miner.services.analysis import (
 from feedback_miner.services.fix_watch import fix_watch
 from feedback_miner.services.lease import heartbeat_while, run_owner
 from feedback_miner.services.pool import pool_unclustered
-from feedback_miner.services.registry import RegistryInfo, join_fragments, match_registry
+from feedback_miner.services.registry import RegistryInfo, join_fragments, join_new_fragments, match_registry
 from feedback_miner.stages.cluster import ClusterParams
 from feedback_miner.stages.digest import Digest, build_digest
 from feedback_miner.stages.problems import FoundProblems, find_problems
@@ -90,10 +92,18 @@ def _run(store: FeedbackStore, embedder: Embedder, clf: Classifier, items: Seque
          version: str, opts: RunOptions, progress: Progress, run_id: int) -> Digest:
     preds, X = classify_texts([i.text for i in items], embedder, clf, cache=store, progress=progress)
     cats = effective_categories(items, [p.category for p in preds])
-    found = find_problems(items, X, cats, params=opts.params, progress=progress, embedder=embedder)
+    # The near-duplicate merge waits for the registry match (join_new_fragments), so clusters that
+    # match different known problems stay apart and fragments of a new problem join before trends.
+    found = find_problems(items, X, cats, params=opts.params, progress=progress, embedder=embedder,
+                          merge_threshold=1.0, cross_category_threshold=1.0)
     pooled_history = pool_unclustered(store, embedder, found, items, X, cats, week=week, window=opts.baseline_weeks,
                                       params=opts.params)
     ids, match, info = match_registry(store, found, week, opts.match_threshold)
+    ids = join_new_fragments(found, X, cats, ids, set(info.rows), fragment_threshold=opts.match_threshold)
+    parts: dict[str, int] = {}
+    for v in ids.values():
+        parts[v] = parts.get(v, 0) + 1
+    joined_ids = {v for v, c in parts.items() if c > 1}
     weeks = weeks_between(shift_week(week, -opts.baseline_weeks), week)
     members = _history(store, info, weeks)
     fixed: dict[str, str] = {}
@@ -115,6 +125,11 @@ def _run(store: FeedbackStore, embedder: Embedder, clf: Classifier, items: Seque
         centroid = found.centroids.pop(old)
         found.centroids.setdefault(p.id, centroid)  # the larger fragment's centroid
     found.problem_of = [ids.get(x) if x else None for x in found.problem_of]
+    for pid in joined_ids:  # a joined problem's centroid is its members' mean
+        rows = [n for n, x in enumerate(found.problem_of) if x == pid]
+        if rows:
+            v = X[rows].mean(axis=0)
+            found.centroids[pid] = v / max(float(np.linalg.norm(v)), 1e-12)
     join_fragments(found, items, cats)
     _unique_titles(found.problems, known=set(info.rows))
     apply_trends(found.problems, members, weeks, store.week_totals(), baseline_weeks=opts.baseline_weeks,

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from feedback_miner.errors import InputError
 
-__all__ = ["CROSS_CATEGORY_THRESHOLD", "MERGE_THRESHOLD", "Cluster", "majority_category", "merge_clusters"]
+__all__ = ["CROSS_CATEGORY_THRESHOLD", "MERGE_THRESHOLD", "Cluster", "majority_category", "merge_anchored", "merge_clusters"]
 
 MERGE_THRESHOLD = 0.85
 """Centroid cosine at which two clusters of one category are one problem."""
@@ -69,12 +69,35 @@ def merge_clusters(
     ``X`` holds the unit embeddings of all texts of the run; ``Cluster.members`` index its rows.
     Deterministic: ties are broken by the clusters' order.
     """
+    return [c for c, _ in merge_anchored(X, clusters, [None] * len(clusters), threshold=threshold,
+                                         cross_category_threshold=cross_category_threshold)]
+
+
+def merge_anchored(
+    X: npt.NDArray[np.floating],
+    clusters: Sequence[Cluster],
+    anchors: Sequence[str | None],
+    *,
+    threshold: float = MERGE_THRESHOLD,
+    cross_category_threshold: float = CROSS_CATEGORY_THRESHOLD,
+    anchored_threshold: float | None = None,
+) -> list[tuple[Cluster, str | None]]:
+    """:func:`merge_clusters` that respects known identities: ``anchors[k]`` is the known problem
+    cluster ``k`` matched (``None``: it matched none). Two clusters anchored to different known
+    problems never merge; a merged cluster keeps the anchor of its members. ``anchored_threshold``
+    (default: ``threshold``) applies to same-category pairs of which exactly one is anchored (an
+    unmatched fragment joining a known problem's cluster). Returns (cluster, anchor) pairs, largest
+    first."""
+    if len(anchors) != len(clusters):
+        raise InputError(f"one anchor per cluster: {len(anchors)} anchors for {len(clusters)} clusters")
     for name, value in (("threshold", threshold), ("cross_category_threshold", cross_category_threshold)):
         if not -1.0 <= value <= 1.0:
             raise InputError(f"{name} must be a cosine in [-1, 1], got {value}")
-    work = [Cluster(list(c.members), list(c.categories)) for c in clusters if c.members]
+    kept = [(Cluster(list(c.members), list(c.categories)), a) for c, a in zip(clusters, anchors) if c.members]
+    work = [c for c, _ in kept]
+    anchor = [a for _, a in kept]
     if len(work) < 2:
-        return work
+        return kept
     sums = [np.asarray(X[c.members], dtype=np.float64).sum(axis=0) for c in work]
     alive = list(range(len(work)))
     while len(alive) > 1:
@@ -82,8 +105,12 @@ def merge_clusters(
         S = C @ C.T
         cats = [work[i].category for i in alive]
         same = np.array([[a == b for b in cats] for a in cats])
-        limit = np.where(same, threshold, cross_category_threshold)
-        gap = S - limit
+        an = [anchor[i] for i in alive]
+        one_known = np.array([[(x is None) != (y is None) for y in an] for x in an])
+        same_limit = np.where(one_known, threshold if anchored_threshold is None else anchored_threshold, threshold)
+        limit = np.where(same, same_limit, cross_category_threshold)
+        apart = np.array([[x is not None and y is not None and x != y for y in an] for x in an])
+        gap = np.where(apart, -np.inf, S - limit)
         np.fill_diagonal(gap, -np.inf)
         a, b = np.unravel_index(int(np.argmax(gap)), gap.shape)
         if gap[a, b] < 0:
@@ -92,11 +119,12 @@ def merge_clusters(
         work[keep].members += work[drop].members
         work[keep].categories += work[drop].categories
         sums[keep] = sums[keep] + sums[drop]
+        anchor[keep] = anchor[keep] or anchor[drop]
         alive.remove(drop)
-    out = [work[i] for i in alive]
-    for c in out:
+    out = [(work[i], anchor[i]) for i in alive]
+    for c, _ in out:
         order = np.argsort(c.members, kind="stable")
         c.members = [c.members[j] for j in order]
         c.categories = [c.categories[j] for j in order]
-    out.sort(key=lambda c: (-len(c.members), c.members[0]))
+    out.sort(key=lambda ca: (-len(ca[0].members), ca[0].members[0]))
     return out

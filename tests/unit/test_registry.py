@@ -162,3 +162,50 @@ def test_exact_ties_go_to_the_smaller_id_and_key(rng: np.random.Generator) -> No
     assert result.assigned == {2: "A", 9: "B"}
     one = match_clusters(twins, [_cluster(9, a, "account")])
     assert one.assigned == {9: "A"} and one.merges == [("B", "A")]
+
+
+# --------------------------------------------------------------------------- merge after the match
+
+
+def _rows(v: Vec, n: int, rng: np.random.Generator) -> list[Vec]:
+    return [_near(v, rng, 0.02) for _ in range(n)]
+
+
+def test_near_duplicates_that_match_different_known_problems_stay_apart(rng: np.random.Generator) -> None:
+    from feedback_miner.stages.merge import Cluster, merge_anchored
+
+    a = _random(rng)
+    X = np.vstack(_rows(a, 9, rng))  # three near-identical clusters of 3
+    clusters = [Cluster([0, 1, 2], ["payment"] * 3), Cluster([3, 4, 5], ["payment"] * 3),
+                Cluster([6, 7, 8], ["payment"] * 3)]
+    out = merge_anchored(X, clusters, ["payment-001", "payment-002", None])
+    assert sorted(anchor or "" for _, anchor in out) == ["payment-001", "payment-002"]
+    assert sorted(len(c.members) for c, _ in out) == [3, 6]  # the unanchored one joins a known problem
+    assert len(merge_anchored(X, clusters, [None, None, None])) == 1
+
+
+def test_fragments_of_a_new_problem_get_one_id(rng: np.random.Generator) -> None:
+    from feedback_miner.domain.types import Problem
+    from feedback_miner.services.registry import join_new_fragments
+    from feedback_miner.stages.problems import FoundProblems
+
+    a, b = _random(rng), _random(rng)
+    X = np.vstack(_rows(a, 6, rng) + _rows(b, 3, rng))
+    problems = [Problem(id=f"payment-0{k}", category="payment", title=f"t{k}", keywords=[], member_ids=m,
+                        quotes=[]) for k, m in ((1, [0, 1, 2, 3]), (2, [4, 5]), (3, [6, 7, 8]))]
+    of: list[str | None] = ["payment-01"] * 4 + ["payment-02"] * 2 + ["payment-03"] * 3
+    found = FoundProblems(problems, of, {}, 0)
+    ids = {"payment-01": "payment-007", "payment-02": "payment-008", "payment-03": "payment-001"}
+    out = join_new_fragments(found, X, ["payment"] * 9, ids, known={"payment-001"})
+    assert out == {"payment-01": "payment-007", "payment-02": "payment-007", "payment-03": "payment-001"}
+
+
+def test_a_fragment_joins_a_known_problem_at_its_own_threshold() -> None:
+    from feedback_miner.stages.merge import Cluster, merge_anchored
+
+    e1, e2 = np.eye(DIM)[0], np.eye(DIM)[1]
+    X = np.vstack([e1, 0.82 * e1 + np.sqrt(1 - 0.82**2) * e2])  # cosine 0.82
+    clusters = [Cluster([0], ["payment"]), Cluster([1], ["payment"])]
+    joined = merge_anchored(X, clusters, ["payment-001", None], threshold=0.85, anchored_threshold=0.8)
+    assert [(len(c.members), a) for c, a in joined] == [(2, "payment-001")]
+    assert len(merge_anchored(X, clusters, [None, None], threshold=0.85, anchored_threshold=0.8)) == 2

@@ -257,3 +257,15 @@ def test_plain_statement_of_a_new_problem() -> None:
     assert a.statement == "17 reports this week; none in the 6 weeks before; first seen this week"
     assert "p <" not in a.statement and "±" not in a.statement
     assert "17 this week vs 0 ± 0" in a.statistic
+
+
+def test_a_few_reports_have_a_status_but_raise_no_alert() -> None:
+    # 6 reports the first week: new, but below the alert floor; 7 after a baseline of ~0: growing, no alert.
+    first = assess_trend({"2026-W07": 6}, _totals([1000] * 7), "2026-W07")
+    assert first.status == "new" and not first.emerging
+    grown = assess_trend({"2026-W01": 1, "2026-W07": 7}, _totals([1000] * 7), "2026-W07")
+    assert grown.status == "growing" and not grown.emerging
+    at_floor = assess_trend({"2026-W07": 6}, _totals([1000] * 7), "2026-W07", alert_min_count=6)
+    assert at_floor.emerging
+    with pytest.raises(ValueError, match="alert_min_count must be an integer >= 1, got 0"):
+        assess_trend({"2026-W07": 6}, {}, "2026-W07", alert_min_count=0)
