@@ -110,12 +110,13 @@ def test_classify_sees_problems_found_by_runs(ran: Any) -> None:
     """The centroid cache was refreshed after the run: a member's quote maps to its problem's family.
 
     The hashing double puts single texts far from cluster centroids, so the 0.6 cut-off (tested
-    with an exact centroid in test_feedback) is lowered here to check the wiring, not the model.
+    with an exact centroid in test_feedback) is lowered here to check the wiring, not the model
+    (problems hold more members since fragments are joined, so a single member sits further out).
     """
     c, keys = ran
     top = c.get("/v1/problems?limit=1", headers=auth(keys["reader"])).json()["items"][0]
     quote = c.get(f"/v1/problems/{top['id']}", headers=auth(keys["reader"])).json()["members"][0]["text"]
-    c.app.state.services.centroids.threshold = 0.3
+    c.app.state.services.centroids.threshold = 0.2  # problems hold more members since fragments are joined: one member sits further out
     res = c.post("/v1/classify", json={"texts": [quote]}, headers=auth(keys["ingest"])).json()["results"][0]
     assert res["problem"] is not None and res["problem"]["id"].startswith(res["category"] + "-")
 
