@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     )
     session_secret: str | None = Field(default=None, description="Signs page sessions; random per process if unset.")
     embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of a running Dask scheduler (tcp://host:8786) for batch embedding; "
+        "unset = embed in this process.",
+    )
     classifier_version: str | None = Field(
         default=None, description="Classifier version to load; default the promoted one."
     )
@@ -55,6 +60,16 @@ class Settings(BaseSettings):
     zendesk_secret: str | None = None
     freshdesk_secret: str | None = None
     jira_secret: str | None = None
+
+    @field_validator("dask_scheduler")
+    @classmethod
+    def _scheduler(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        if "://" not in v and ":" not in v:
+            raise ValueError(f"dask_scheduler {v!r} is not a scheduler address like tcp://127.0.0.1:8786")
+        return v
 
     @field_validator("database_url")
     @classmethod
