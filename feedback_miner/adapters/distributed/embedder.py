@@ -1,8 +1,10 @@
 """Batch embedding on a running Dask cluster, behind the :class:`~feedback_miner.stages.protocols.Embedder`
 protocol.
 
-``DaskEmbedder(address).embed(texts)`` cuts the texts into partitions, submits one task per
-partition, and puts the vectors back in the order of ``texts``. Each worker loads the model once
+``DaskEmbedder(address).embed(texts)`` cuts the texts into the batches the local runtime would
+encode (:func:`.worker.batch_plan`), groups them into partitions, submits one task per partition,
+and puts the vectors back in the order of ``texts``: the same vectors as the local runtime's, bit
+for bit (a text's vector depends on the texts it is padded with, so the batches must match). Each worker loads the model once
 (:class:`ModelPlugin` when it joins; :func:`.worker.load_model` caches it for the process). A worker
 that dies mid-batch loses nothing: the scheduler runs its partitions again on another worker.
 
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from distributed import Client, WorkerPlugin
 
-from feedback_miner.adapters.distributed.worker import RuntimeSpec, embed_partition, load_model, model_info
+from feedback_miner.adapters.distributed.worker import RuntimeSpec, batch_plan, embed_batches, load_model, model_info
 from feedback_miner.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
@@ -51,12 +53,14 @@ class DaskEmbedder:
     """The embedding model run on the workers of a Dask cluster.
 
     ``address`` is a scheduler address (``tcp://host:8786``) or a ``distributed`` cluster object;
-    ``partition_size`` texts go to a worker at a time; ``retries`` re-runs a partition whose task
-    raised (a dead worker's partitions are re-run by the scheduler regardless).
+    about ``partition_size`` texts (whole batches) go to a worker at a time; ``retries`` re-runs a partition whose task
+    raised (a dead worker's partitions are re-run by the scheduler regardless); ``timeout_s`` bounds
+    the connection (default Dask's ``distributed.comm.timeouts.connect``, 30 s, env
+    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``).
     """
 
     def __init__(self, address: str | Any, *, runtime: str = "sentence-transformers", batch_size: int = 64,
-                 partition_size: int = 256, retries: int = 2, timeout_s: float = 30.0) -> None:
+                 partition_size: int = 256, retries: int = 2, timeout_s: float | None = None) -> None:
         if partition_size < 1:
             raise ConfigError(f"partition_size must be >= 1, got {partition_size}")
         self.spec = RuntimeSpec(runtime, batch_size)  # type: ignore[arg-type]  # checked in __post_init__
@@ -64,7 +68,8 @@ class DaskEmbedder:
         self.retries = retries
         where = getattr(address, "scheduler_address", address)
         try:
-            self.client = Client(address, timeout=timeout_s, set_as_default=False)  # type: ignore[no-untyped-call]
+            kw: dict[str, Any] = {} if timeout_s is None else {"timeout": timeout_s}  # default: Dask's connect timeout
+            self.client = Client(address, set_as_default=False, **kw)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {where}: {exc}") from exc
         try:
@@ -90,26 +95,25 @@ class DaskEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         want = self.model_id
-        # Longest first, as the runtimes batch: a partition holds texts of similar length, so the
-        # workers pad as little as the local path does over the same texts.
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        size = self.partition_size
-        parts = [order[i : i + size] for i in range(0, len(order), size)]
-        batch = uuid.uuid4().hex[:12]
-        futures = [self.client.submit(embed_partition, self.spec, [texts[j] for j in idx], key=f"fm-embed-{batch}-{k}",
-                                      retries=self.retries, pure=False)
-                   for k, idx in enumerate(parts)]
+        # The runtime's own batches, grouped into partitions: the same batches as one local call.
+        batches = batch_plan(self.spec, texts)
+        per = max(1, self.partition_size // self.spec.batch_size)
+        parts = [batches[i : i + per] for i in range(0, len(batches), per)]
+        run = uuid.uuid4().hex[:12]
+        futures = [self.client.submit(embed_batches, self.spec, [[texts[j] for j in b] for b in part],
+                                      key=f"fm-embed-{run}-{k}", retries=self.retries, pure=False)
+                   for k, part in enumerate(parts)]
         try:
             results = self.client.gather(futures)  # type: ignore[no-untyped-call]
         finally:
             for f in futures:
                 f.release()  # type: ignore[no-untyped-call]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for idx, (model_id, vecs) in zip(parts, results):
+        for part, (model_id, vecs) in zip(parts, results):
             if model_id != want:
                 raise ModelError(f"a Dask worker embedded with {model_id!r}, expected {want!r}: the workers run "
                                  "different model runtimes; nothing was cached")
-            out[idx] = vecs
+            out[np.concatenate(part)] = vecs
         return out
 
     def workers(self) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ import numpy as np
 from feedback_miner.errors import ConfigError
 from feedback_miner.stages.protocols import Embedder
 
-__all__ = ["RUNTIMES", "RuntimeSpec", "build_runtime", "embed_partition", "load_model", "model_info"]
+__all__ = ["RUNTIMES", "RuntimeSpec", "batch_plan", "build_runtime", "embed_batches", "load_model", "model_info"]
 
 Runtime = Literal["sentence-transformers", "onnx-int8"]
 RUNTIMES: tuple[Runtime, ...] = ("sentence-transformers", "onnx-int8")
@@ -30,6 +31,7 @@ RUNTIMES: tuple[Runtime, ...] = ("sentence-transformers", "onnx-int8")
 _MODELS: dict[RuntimeSpec, Embedder] = {}
 _LOADS: Counter[RuntimeSpec] = Counter()
 _LOCK = threading.Lock()
+_TOKENIZER: Any = None
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,43 @@ def load_model(spec: RuntimeSpec) -> Embedder:
         return model
 
 
-def embed_partition(spec: RuntimeSpec, texts: list[str]) -> tuple[str, np.ndarray]:
-    """The Dask task: ``(model id, vectors)`` of one partition, in the order of ``texts``."""
+def batch_plan(spec: RuntimeSpec, texts: Sequence[str]) -> list[np.ndarray]:
+    """The groups of indices the local runtime encodes together when ``embed(texts)`` is one call.
+
+    sentence-transformers sorts by ``-len(text)`` (``np.argsort``, its default kind) and cuts
+    batches of ``batch_size``; the int8 ONNX runtime sorts by token count (stable). A text's vector
+    depends on the batch it is padded with, so the workers encode exactly these batches: the
+    vectors are then the local ones bit for bit, not merely close.
+    """
+    if spec.runtime == "onnx-int8":
+        order = np.argsort([len(e.ids) for e in _onnx_tokenizer().encode_batch(list(texts))], kind="stable")
+    else:
+        order = np.argsort([-len(t) for t in texts])
+    return [order[i : i + spec.batch_size] for i in range(0, len(order), spec.batch_size)]
+
+
+def _onnx_tokenizer() -> Any:
+    """The tokenizer as :class:`OnnxInt8Embedder` sets it up (no padding, truncation at 256)."""
+    global _TOKENIZER
+    with _LOCK:
+        if _TOKENIZER is None:
+            from tokenizers import Tokenizer
+
+            from feedback_miner.adapters.embedders import minilm_path
+
+            tok = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
+            tok.no_padding()
+            tok.enable_truncation(256)
+            _TOKENIZER = tok
+        return _TOKENIZER
+
+
+def embed_batches(spec: RuntimeSpec, batches: list[list[str]]) -> tuple[str, np.ndarray]:
+    """The Dask task: ``(model id, vectors)`` of one partition, each batch encoded on its own, rows
+    in the order of the batches' texts."""
     model = load_model(spec)
-    return model.model_id, model.embed(texts)
+    vecs = [model.embed(b) for b in batches if b]
+    return model.model_id, (np.vstack(vecs) if vecs else np.zeros((0, model.dim), np.float32))
 
 
 def model_info(spec: RuntimeSpec) -> dict[str, Any]:
