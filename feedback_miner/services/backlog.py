@@ -37,7 +37,7 @@ class BacklogStore(EmbeddingCache, Protocol):
 
 @dataclass(frozen=True)
 class BacklogReport:
-    rows_embedded: int  # feedback rows whose text had no vector
+    rows_embedded: int  # feedback rows whose text had no vector and now has one
     texts_embedded: int  # distinct texts sent to the embedder
     rows_classified: int
     model_id: str
@@ -57,7 +57,7 @@ def embed_backlog(store: BacklogStore, embedder: Embedder, *, chunk_size: int = 
     progress = progress or NullProgress()
     model_id = embedder.model_id
     total = store.count_pending(model_id)
-    rows_done = texts_done = after = 0
+    seen = texts_done = after = 0
     progress.start(f"Embedding {total} stored texts without a {model_id} vector", total)
     while rows := store.pending_texts(model_id, after_id=after, limit=chunk_size):
         after = rows[-1][0]
@@ -66,8 +66,11 @@ def embed_backlog(store: BacklogStore, embedder: Embedder, *, chunk_size: int = 
             todo.setdefault(text_hash(text), text)
         vecs = embedder.embed(list(todo.values()))
         store.put_vectors(model_id, dict(zip(todo, vecs)))
-        rows_done, texts_done = rows_done + len(rows), texts_done + len(todo)
+        texts_done += len(todo)
+        seen += len(rows)
         progress.advance(len(rows))
+    rows_done = total - store.count_pending(model_id)  # a repeated text's later rows were covered by its first
+    progress.advance(max(0, rows_done - seen))
     progress.finish()
     return rows_done, texts_done
 

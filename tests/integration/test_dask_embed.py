@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from feedback_miner.stages.problems import find_problems  # noqa: E402
 
 pytestmark = pytest.mark.slow
 DATA = Path(__file__).resolve().parents[1] / "data" / "real_slice.csv"
-WEEK, MONDAY = "2026-W46", datetime(2026, 11, 9, 8, tzinfo=timezone.utc)
+WEEK, MONDAY = "2026-W46", datetime(2026, 11, 9, 8, tzinfo=UTC)
 
 
 def _texts() -> list[str]:
@@ -184,9 +184,9 @@ def test_embed_command_with_scheduler_fills_the_store(tmp_path: Path, cluster: L
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
-    from feedback_miner.cli import app
-
     import dask
+
+    from feedback_miner.cli import app
 
     port = _free_port()
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
