@@ -27,6 +27,7 @@ import resource
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,12 @@ CHUNK = 4096
 
 def _worker_peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system, all threads) this process has used."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _load() -> list[float]:
@@ -72,7 +79,8 @@ def _seed_store(path: Path, texts: list[str]) -> None:
     store.engine.dispose()
 
 
-def _run(name: str, db: Path, embedder: Any, clf: Any, version: str) -> dict[str, Any]:
+def _run(name: str, db: Path, embedder: Any, clf: Any, version: str,
+         workers_cpu: Callable[[], float] | None = None) -> dict[str, Any]:
     from feedback_miner.adapters.backlog_sql import SqlBacklog
     from feedback_miner.adapters.store import open_store
     from feedback_miner.services.backlog import classify_backlog, embed_backlog
@@ -81,15 +89,19 @@ def _run(name: str, db: Path, embedder: Any, clf: Any, version: str) -> dict[str
     backlog = SqlBacklog(store)
     size0 = db.stat().st_size
     load0 = _load()
+    w0, c0 = (workers_cpu() if workers_cpu else 0.0), _cpu_s()
     t = time.perf_counter()
     rows, distinct = embed_backlog(backlog, embedder, chunk_size=CHUNK)
     embed_s = time.perf_counter() - t
+    w1, c1 = (workers_cpu() if workers_cpu else 0.0), _cpu_s()
     t = time.perf_counter()
     classified = classify_backlog(backlog, embedder, clf, classifier_version=version, chunk_size=CHUNK)
     classify_s = time.perf_counter() - t
     store.engine.dispose()
     out = {"rows_embedded": rows, "texts_embedded": distinct, "rows_classified": classified,
            "embed_s": round(embed_s, 2), "texts_per_s": round(distinct / embed_s, 1),
+           "cpu_s_this_process_embed": round(c1 - c0, 2), "cpu_s_workers_embed": round(w1 - w0, 2),
+           "cpu_ms_per_text_embed": round(1000 * (c1 - c0 + w1 - w0) / distinct, 2),
            "classify_s": round(classify_s, 2), "loadavg_before": load0, "loadavg_after": _load(),
            "db_bytes_before": size0, "db_bytes_after": db.stat().st_size}
     log(f"  {name}: {out}")
@@ -145,7 +157,8 @@ def main() -> None:
                           host="127.0.0.1") as cluster:
             emb = DaskEmbedder(cluster.scheduler_address)  # registers the plugin: each worker loads the model
             startup = time.perf_counter() - t
-            runs[name] = _run(name, db, emb, clf, version)
+            runs[name] = _run(name, db, emb, clf, version,
+                              workers_cpu=lambda e=emb: sum(e.client.run(_cpu_s).values()))
             runs[name]["startup_and_model_load_s"] = round(startup, 2)
             infos = emb.workers()
             peaks = list(emb.client.run(_worker_peak_rss_mb).values())
