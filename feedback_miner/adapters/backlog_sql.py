@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
@@ -64,7 +65,27 @@ class SqlBacklog:
         return self.store.get_vectors(model_id, hashes)
 
     def put_vectors(self, model_id: str, vectors: Mapping[str, np.ndarray]) -> None:
-        self.store.put_vectors(model_id, vectors)
+        """Insert, skipping a vector another process stored meanwhile (a weekly run embedding the
+        same new text): ``ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL."""
+        if not vectors:
+            return
+        rows = [{"model_id": model_id, "text_hash": h, "vector": np.asarray(v, np.float32).tobytes()}
+                for h, v in vectors.items()]
+        backend = self.store.engine.url.get_backend_name()
+        if backend == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt: Any = pg_insert(_e).on_conflict_do_nothing()
+        elif backend == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(_e).on_conflict_do_nothing()
+        else:
+            self.store.put_vectors(model_id, vectors)
+            return
+        with self.store.tx() as c:
+            for i in range(0, len(rows), 500):
+                c.execute(stmt, rows[i : i + 500])
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqlUnitOfWork]:

@@ -10,6 +10,7 @@ from feedback_miner.cli.app import DbOpt, app, fail, handled, progress
 
 if TYPE_CHECKING:
     from feedback_miner.config import Settings
+    from feedback_miner.services.backlog import BacklogReport
 
 __all__ = ["SchedulerOpt", "embed", "settings_with"]
 
@@ -41,15 +42,22 @@ def embed(
     classify: Annotated[bool, typer.Option("--classify/--no-classify",
                                            help="also predict a category for rows without one")] = True,
     chunk: Annotated[int, typer.Option(help="texts per chunk; each chunk is stored before the next")] = 4096,
+    follow: Annotated[bool, typer.Option("--follow", help="keep going: embed feedback as it arrives (Ctrl-C stops)")] = False,
+    interval: Annotated[float, typer.Option(help="with --follow: seconds to wait when nothing is new")] = 10.0,
     db: DbOpt = None,
 ) -> None:
-    """Embed every stored text without a cached vector for the configured model (and classify them)."""
+    """Embed every stored text without a cached vector for the configured model (and classify them).
+
+    With --follow it keeps embedding and classifying feedback as it arrives, so the weekly run only
+    clusters, scores and writes."""
     from feedback_miner.adapters.backlog_sql import SqlBacklog
     from feedback_miner.bootstrap import Container
-    from feedback_miner.services.backlog import run_backlog
+    from feedback_miner.services.backlog import follow_backlog, run_backlog
 
     if chunk < 1:
         fail(f"--chunk must be a positive number of texts, got {chunk}")
+    if interval <= 0:
+        fail(f"--interval must be a positive number of seconds, got {interval}")
     s = settings_with(db, scheduler)
     with handled():
         c = Container(s)
@@ -65,12 +73,29 @@ def embed(
             clf, manifest = c.classifier()
             version = str(manifest["version"])
         try:
+            if follow:
+                def echo(r: BacklogReport) -> None:
+                    if r.rows_embedded or r.rows_classified:
+                        typer.echo(_summary(r, s.dask_scheduler))
+
+                typer.echo(f"following the store (every {interval:g} s when idle); Ctrl-C stops")
+                try:
+                    follow_backlog(backlog, embedder, clf, classifier_version=version, interval_s=interval,
+                                   chunk_size=chunk, on_pass=echo)
+                except KeyboardInterrupt:
+                    typer.echo("stopped")
+                return
             rep = run_backlog(backlog, embedder, clf, classifier_version=version, chunk_size=chunk,
                               progress=progress())
         finally:
             close = getattr(embedder, "close", None)
             if callable(close):
                 close()
-    where = f"on the Dask cluster at {s.dask_scheduler}" if s.dask_scheduler else "in this process"
-    typer.echo(f"embedded {rep.texts_embedded} new texts ({rep.rows_embedded} rows) with {rep.model_id} {where}"
-               + (f"; classified {rep.rows_classified} rows with classifier {rep.classifier_version}" if clf else ""))
+    typer.echo(_summary(rep, s.dask_scheduler))
+
+
+def _summary(rep: BacklogReport, scheduler: str | None) -> str:
+    where = f"on the Dask cluster at {scheduler}" if scheduler else "in this process"
+    return (f"embedded {rep.texts_embedded} new texts ({rep.rows_embedded} rows) with {rep.model_id} {where}"
+            + (f"; classified {rep.rows_classified} rows with classifier {rep.classifier_version}"
+               if rep.classifier_version else ""))

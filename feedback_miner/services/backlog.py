@@ -9,6 +9,8 @@ picks up where it stopped. The embedder may be local or a Dask cluster
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,7 +20,7 @@ from feedback_miner.errors import InputError
 from feedback_miner.stages.embed import embed_texts, text_hash
 from feedback_miner.stages.protocols import Embedder, EmbeddingCache, NullProgress, Progress
 
-__all__ = ["BacklogReport", "BacklogStore", "classify_backlog", "embed_backlog", "run_backlog"]
+__all__ = ["BacklogReport", "BacklogStore", "classify_backlog", "embed_backlog", "follow_backlog", "run_backlog"]
 
 
 class BacklogStore(EmbeddingCache, Protocol):
@@ -109,3 +111,27 @@ def run_backlog(store: BacklogStore, embedder: Embedder, clf: Classifier | None 
         classified = classify_backlog(store, embedder, clf, classifier_version=classifier_version,
                                       chunk_size=chunk_size, progress=progress)
     return BacklogReport(rows, texts, classified, embedder.model_id, classifier_version if clf else None)
+
+
+def follow_backlog(store: BacklogStore, embedder: Embedder, clf: Classifier | None = None, *,
+                   classifier_version: str | None = None, interval_s: float = 10.0, chunk_size: int = 4096,
+                   stop: Callable[[], bool] = lambda: False, on_pass: Callable[[BacklogReport], None] | None = None,
+                   sleep: Callable[[float], None] = time.sleep) -> int:
+    """Embed on arrival: run :func:`run_backlog` again and again, waiting ``interval_s`` after a pass
+    that found nothing, until ``stop()`` is true; returns the rows embedded in all.
+
+    The queue is the store itself (rows without a vector, rows without a prediction), so nothing is
+    lost when the follower stops: the next pass, or the weekly run, picks the rows up. Run one
+    follower per model (two would embed the same rows); for more throughput give it a Dask embedder.
+    """
+    if interval_s <= 0:
+        raise InputError(f"interval must be a positive number of seconds, got {interval_s}")
+    total = 0
+    while not stop():
+        rep = run_backlog(store, embedder, clf, classifier_version=classifier_version, chunk_size=chunk_size)
+        total += rep.rows_embedded
+        if on_pass is not None:
+            on_pass(rep)
+        if not (rep.rows_embedded or rep.rows_classified) and not stop():
+            sleep(interval_s)
+    return total

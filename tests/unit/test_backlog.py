@@ -14,7 +14,7 @@ from feedback_miner.adapters.backlog_sql import SqlBacklog
 from feedback_miner.adapters.store import Store, open_store
 from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.errors import InputError
-from feedback_miner.services.backlog import run_backlog
+from feedback_miner.services.backlog import follow_backlog, run_backlog
 from feedback_miner.stages.classify import LinearSoftmaxClassifier
 from feedback_miner.stages.embed import text_hash
 from feedback_miner.testing import HashingEmbedder
@@ -90,3 +90,37 @@ def test_bad_chunk_size_and_missing_version_are_input_errors(tmp_path: Path) -> 
     clf = LinearSoftmaxClassifier(folds=2).fit(HashingEmbedder().embed(TEXTS), LABELS)
     with pytest.raises(InputError, match="version"):
         run_backlog(SqlBacklog(store), HashingEmbedder(), clf)
+
+
+def test_follow_embeds_and_classifies_rows_as_they_arrive(tmp_path: Path) -> None:
+    store = _store(tmp_path, TEXTS[:20])
+    emb = HashingEmbedder()
+    clf = LinearSoftmaxClassifier(folds=2).fit(emb.embed(TEXTS), LABELS)
+    backlog = SqlBacklog(store)
+    arrivals = iter([TEXTS[20:35], TEXTS[35:50]])
+    naps: list[float] = []
+
+    def sleep(s: float) -> None:  # between idle passes, new feedback arrives
+        naps.append(s)
+        batch = next(arrivals, None)
+        for k, t in enumerate(batch or []):
+            store.upsert_feedback(FeedbackItem(text=t, source="late", external_id=f"{len(naps)}-{k}", created_at=T0))
+
+    passes: list[int] = []
+    total = follow_backlog(backlog, emb, clf, classifier_version="v1", interval_s=5, sleep=sleep,
+                           on_pass=lambda r: passes.append(r.rows_embedded), stop=lambda: len(naps) >= 3)
+    assert total == 50 and passes == [20, 0, 15, 0, 15, 0]
+    assert naps == [5, 5, 5]
+    assert backlog.count_pending(emb.model_id) == 0 and backlog.count_unpredicted("v1") == 0
+
+
+def test_vectors_stored_meanwhile_by_another_process_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _store(tmp_path, TEXTS[:3])
+    emb = HashingEmbedder()
+    h = text_hash(TEXTS[0])
+    store.put_vectors(emb.model_id, {h: np.ones(256, np.float32)})  # e.g. a weekly run got there first...
+    real_get = store.get_vectors
+    monkeypatch.setattr(store, "get_vectors", lambda model_id, hashes: {})  # ...after any check for it
+    SqlBacklog(store).put_vectors(emb.model_id, {h: np.zeros(256, np.float32), text_hash(TEXTS[1]): emb.embed([TEXTS[1]])[0]})
+    got = real_get(emb.model_id, [h, text_hash(TEXTS[1])])
+    assert (got[h] == 1).all() and len(got) == 2
