@@ -252,7 +252,7 @@ def test_a_worker_killed_mid_batch_loses_no_text(  # type: ignore[no-untyped-def
     watcher = Client(addr, timeout=60, set_as_default=False)
     try:
         watcher.wait_for_workers(2, timeout=120)
-        emb = DaskEmbedder(addr, partition_size=16, timeout_s=60)  # the plugin loads the model on both workers
+        emb = DaskEmbedder(addr, batch_size=16, partition_size=16, timeout_s=60)  # 19 partitions; the plugin loads the model on both workers
         pid_of = {int(pid): a for a, pid in watcher.run(os.getpid).items()}
         victim = workers[0]
         victim_addr = pid_of[victim.pid]

@@ -97,7 +97,9 @@ class DaskEmbedder:
         want = self.model_id
         # The runtime's own batches, grouped into partitions: the same batches as one local call.
         batches = batch_plan(self.spec, texts)
-        per = max(1, self.partition_size // self.spec.batch_size)
+        slots = max(1, sum(self.client.nthreads().values()))  # type: ignore[no-untyped-call]  # worker threads now
+        # partition_size texts at most, and two partitions per worker thread when there are enough batches
+        per = max(1, min(self.partition_size // self.spec.batch_size, -(-len(batches) // (2 * slots))))
         parts = [batches[i : i + per] for i in range(0, len(batches), per)]
         run = uuid.uuid4().hex[:12]
         futures = [self.client.submit(embed_batches, self.spec, [[texts[j] for j in b] for b in part],
