@@ -174,6 +174,52 @@ def child_week(n: int, db: Path, workdir: Path) -> dict[str, Any]:
             "store_bytes_per_text_after_run": round(size_after / n, 1), "peak_rss_mb": round(_peak_mb(), 0)}
 
 
+def child_store(n: int, db: Path, workdir: Path) -> dict[str, Any]:
+    """The store's own cost per comment: ingest n rows one by one (``Store.upsert_feedback``, a
+    transaction each, as ``feedback-miner ingest`` and the API do), cache their vectors, save their
+    predictions; bytes per row after each step."""
+    from sqlalchemy import text as sql
+
+    from feedback_miner.adapters.store import open_store
+    from feedback_miner.domain.ports import PredictionRow
+    from feedback_miner.domain.types import FeedbackItem
+    from feedback_miner.stages.embed import text_hash
+
+    texts, X, _ = expand(*real_vectors(db), n)
+    path = workdir / f"store-{n}.db"
+    path.unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{path}")
+    empty = path.stat().st_size + _wal(path)
+    out: dict[str, Any] = {"n": n}
+
+    def ingest() -> None:
+        for i, x in enumerate(texts):
+            store.upsert_feedback(FeedbackItem(text=x, source="b", external_id=str(i),
+                                               created_at=MONDAY + timedelta(seconds=i)))
+
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("ingest", ingest),
+        ("cache_vectors", lambda: store.put_vectors("all-MiniLM-L6-v2", {text_hash(x): X[i] for i, x in enumerate(texts)})),
+        ("save_predictions", lambda: _save_preds(store, n, PredictionRow)),
+    ]
+    for name, step in steps:
+        c0, t0 = _cpu(), time.perf_counter()
+        step()
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
+        with store.tx() as c:
+            c.execute(sql("PRAGMA wal_checkpoint(TRUNCATE)"))
+        size = path.stat().st_size + _wal(path)
+        out[name] = {"wall_s": round(wall, 2), "cpu_ms_per_row": round(1000 * cpu / n, 3),
+                     "bytes_per_row_so_far": round((size - empty) / n, 1)}
+    out["peak_rss_mb"] = round(_peak_mb(), 0)
+    return out
+
+
+def _save_preds(store: Any, n: int, row: Any) -> None:
+    with store.unit_of_work() as uow:
+        uow.save_predictions([row(i, "v", "technical", 0.9, None) for i in range(1, n + 1)])
+
+
 def _wal(path: Path) -> int:
     wal = Path(f"{path}-wal")
     return wal.stat().st_size if wal.exists() else 0
@@ -184,7 +230,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,50000,100000")
     ap.add_argument("--vectors", type=Path, default=Path("/tmp/fm-bench-backfill/local.db"))
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/fm-bench-capacity"))
-    ap.add_argument("--only", choices=("cluster", "week"), default=None)
+    ap.add_argument("--only", choices=("cluster", "week", "store"), default=None)
+    ap.add_argument("--store-n", type=int, default=5000, help="rows for the store measurement")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per measurement")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "capacity.json")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
@@ -192,7 +239,9 @@ def main() -> None:
     if args.child:
         kind, n = args.child[0], int(args.child[1])
         args.workdir.mkdir(parents=True, exist_ok=True)
-        res = child_cluster(n, args.vectors) if kind == "cluster" else child_week(n, args.vectors, args.workdir)
+        run = {"cluster": lambda: child_cluster(n, args.vectors), "week": lambda: child_week(n, args.vectors, args.workdir),
+               "store": lambda: child_store(n, args.vectors, args.workdir)}[kind]
+        res = run()
         print("RESULT " + json.dumps(res), flush=True)
         return
 
@@ -201,15 +250,15 @@ def main() -> None:
                            "date": datetime.now(UTC).isoformat(timespec="seconds"),
                            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                        "platform": platform.platform()},
-                           "vectors": str(args.vectors), "sigma": SIGMA, "cluster": [], "week": []}
+                           "vectors": str(args.vectors), "sigma": SIGMA, "store": [], "cluster": [], "week": []}
     if args.out.exists():  # keep the other kind's figures when only one is re-measured
         prev = json.loads(args.out.read_text())
-        out.update({k: prev[k] for k in ("cluster", "week") if k in prev and args.only and k != args.only})
-    for kind in ("cluster", "week"):
+        out.update({k: prev[k] for k in ("store", "cluster", "week") if k in prev and args.only and k != args.only})
+    for kind in ("store", "cluster", "week"):
         if args.only and kind != args.only:
             continue
         out[kind] = []
-        for n in sizes:
+        for n in ([args.store_n] if kind == "store" else sizes):
             log(f"{kind} {n} (load {os.getloadavg()[0]:.2f})")
             load0 = [round(x, 2) for x in os.getloadavg()]
             try:
