@@ -13,12 +13,15 @@ every topic denser; it is not new topics.
 
 Each measurement runs in its own process (peak RSS is that process's ``ru_maxrss``):
 
+* ``clusterer N``: ``stages.cluster.cluster_embeddings`` alone (UMAP, HDBSCAN, noise assignment).
 * ``cluster N``: ``stages.problems.find_problems`` on N vectors in one category: wall and CPU
   time, split into UMAP, HDBSCAN and the rest (assignment, titles, quotes, scores).
 * ``week N``: ``services.weekly.run_week`` on a SQLite store holding N texts in one ISO week, all
   vectors cached (the embedder refuses to embed), the shipped classifier: wall and CPU time,
   split into classification, clustering (find_problems), pool, registry, and the rest (trends,
   metrics, the one transaction that writes predictions, problems and the digest); store bytes.
+* ``store``: ingest rows one by one, cache their vectors, save predictions: CPU per row, bytes per row.
+* ``registry N``: matching one week's 1,500 problems to N known problems (``stages.registry``).
 """
 
 from __future__ import annotations
@@ -140,6 +143,45 @@ def child_cluster(n: int, db: Path) -> dict[str, Any]:
             "jit_warmup_s_not_included": warm, "peak_rss_mb": round(_peak_mb(), 0)}
 
 
+def child_clusterer(n: int, db: Path) -> dict[str, Any]:
+    """``stages.cluster.cluster_embeddings`` alone (UMAP, HDBSCAN, noise assignment): no titles."""
+    from feedback_miner.stages.cluster import cluster_embeddings
+
+    _, X, cos = expand(*real_vectors(db), n)
+    warm = _warm_up(X)
+    c0, t0 = _cpu(), time.perf_counter()
+    labels = cluster_embeddings(X)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    return {"n": n, "synthetic_share": round(max(0, n - 20_000) / n, 3), "copy_cosine_to_original": cos,
+            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "clusters": int(labels.max() + 1),
+            "unclustered_share": round(float((labels < 0).mean()), 4), "jit_warmup_s_not_included": warm,
+            "peak_rss_mb": round(_peak_mb(), 0)}
+
+
+def child_registry(n_known: int, db: Path, clusters: int = 1500) -> dict[str, Any]:
+    """``stages.registry.match_clusters`` of one week's ``clusters`` problems against ``n_known``
+    known ones over 7 categories: known centroids are real vectors (noisy copies past 20,000), half
+    the week's clusters are near copies of known problems (cosine about 0.9), half are new."""
+    from feedback_miner.domain.types import CATEGORY_IDS
+    from feedback_miner.stages.registry import ClusterSummary, KnownProblem, match_clusters
+
+    _, X, _ = expand(*real_vectors(db), n_known + clusters)
+    rng = np.random.default_rng(0)
+    cats = [CATEGORY_IDS[i % len(CATEGORY_IDS)] for i in range(n_known + clusters)]
+    known = [KnownProblem(f"{cats[i]}-{i:06d}", cats[i], X[i]) for i in range(n_known)]
+    picks = rng.choice(n_known, clusters // 2, replace=False)
+    near = X[picks] + rng.normal(0, 0.012, (len(picks), X.shape[1])).astype(np.float32)
+    week = np.vstack([near / np.linalg.norm(near, axis=1, keepdims=True), X[n_known : n_known + clusters - len(picks)]])
+    wcats = [cats[i] for i in picks] + cats[n_known : n_known + clusters - len(picks)]
+    summaries = [ClusterSummary(k, wcats[k], week[k], 20) for k in range(len(week))]
+    c0, t0 = _cpu(), time.perf_counter()
+    m = match_clusters(known, summaries, threshold=0.8)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    return {"n": n_known, "week_clusters": len(summaries), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+            "assigned": len(m.assigned), "new": len(m.new), "merges": len(m.merges),
+            "peak_rss_mb": round(_peak_mb(), 0)}
+
+
 class CachedOnly:
     """The model id of the cached vectors; embedding anything is an error (all must be cached)."""
 
@@ -248,7 +290,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,50000,100000")
     ap.add_argument("--vectors", type=Path, default=Path("/tmp/fm-bench-backfill/local.db"))
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/fm-bench-capacity"))
-    ap.add_argument("--only", choices=("cluster", "week", "store"), default=None)
+    ap.add_argument("--only", choices=("store", "clusterer", "cluster", "week", "registry"), default=None)
+    ap.add_argument("--registry-sizes", default="1000,10000,50000", help="known problems for the registry step")
     ap.add_argument("--store-n", type=int, default=5000, help="rows for the store measurement")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per measurement")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "capacity.json")
@@ -257,7 +300,9 @@ def main() -> None:
     if args.child:
         kind, n = args.child[0], int(args.child[1])
         args.workdir.mkdir(parents=True, exist_ok=True)
-        run = {"cluster": lambda: child_cluster(n, args.vectors), "week": lambda: child_week(n, args.vectors, args.workdir),
+        run = {"cluster": lambda: child_cluster(n, args.vectors), "clusterer": lambda: child_clusterer(n, args.vectors),
+               "week": lambda: child_week(n, args.vectors, args.workdir),
+               "registry": lambda: child_registry(n, args.vectors),
                "store": lambda: child_store(n, args.vectors, args.workdir)}[kind]
         res = run()
         print("RESULT " + json.dumps(res), flush=True)
@@ -268,15 +313,19 @@ def main() -> None:
                            "date": datetime.now(UTC).isoformat(timespec="seconds"),
                            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                        "platform": platform.platform()},
-                           "vectors": str(args.vectors), "sigma": SIGMA, "store": [], "cluster": [], "week": []}
-    if args.out.exists():  # keep the other kind's figures when only one is re-measured
+                           "vectors": str(args.vectors), "sigma": SIGMA}
+    kinds = ("store", "clusterer", "cluster", "week", "registry")
+    if args.out.exists() and args.only:  # re-measuring one kind keeps the others (and its other sizes)
         prev = json.loads(args.out.read_text())
-        out.update({k: prev[k] for k in ("store", "cluster", "week") if k in prev and args.only and k != args.only})
-    for kind in ("store", "cluster", "week"):
+        out.update({k: prev.get(k, []) for k in kinds})
+        out["commands"] = sorted(set(prev.get("commands", [prev.get("command", "")])) | {out["command"]})
+    for kind in kinds:
         if args.only and kind != args.only:
             continue
-        out[kind] = []
-        for n in ([args.store_n] if kind == "store" else sizes):
+        mine = ([args.store_n] if kind == "store" else
+                [int(x) for x in args.registry_sizes.split(",")] if kind == "registry" else sizes)
+        out[kind] = [r for r in out.get(kind, []) if r.get("n") not in mine]
+        for n in mine:
             log(f"{kind} {n} (load {os.getloadavg()[0]:.2f})")
             load0 = [round(x, 2) for x in os.getloadavg()]
             try:
@@ -289,7 +338,7 @@ def main() -> None:
                 res = {"n": n, "error": f"did not finish within {args.timeout:.0f} s"}
             res["loadavg_before"], res["loadavg_after"] = load0, [round(x, 2) for x in os.getloadavg()]
             log(f"  {res}")
-            out[kind].append(res)
+            out[kind] = sorted([*out[kind], res], key=lambda r: r["n"])
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(out, indent=2) + "\n")
     log(f"wrote {args.out}")
