@@ -56,10 +56,16 @@ class Container:
         return open_store(self.settings.database_url)
 
     def embedder(self, *, online: bool = False) -> Embedder:
-        """The batch (default) or online runtime; both are the same model, loaded once each."""
+        """The batch (default) or online runtime; both are the same model, loaded once each. With a
+        Dask scheduler configured (``FM_DASK_SCHEDULER``), batch embedding runs on its workers."""
         kind_online = online and self.settings.online_embedder != self.settings.embedder
         if kind_online not in self._embedders:
-            self._embedders[kind_online] = make_embedder(self.settings, online=kind_online)
+            if not online and self.settings.dask_scheduler:
+                from feedback_miner.adapters.distributed.embedder import make_dask_embedder
+
+                self._embedders[kind_online] = make_dask_embedder(self.settings)
+            else:
+                self._embedders[kind_online] = make_embedder(self.settings, online=kind_online)
         return self._embedders[kind_online]
 
     def classifier(self) -> tuple[LinearSoftmaxClassifier, dict[str, Any]]:

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Targets over the defaults, JSON, e.g. {"nps": 40, "csat": 0.92} (keys: domain.metrics.METRIC_KEYS).')
     verbose: bool = Field(default=False, description="Show the libraries' own progress bars and warnings.")
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of a running Dask scheduler (tcp://host:8786) for batch embedding; "
+        "unset = embed in this process.",
+    )
     classifier_version: str | None = Field(
         default=None, description="Classifier version to load; default the promoted one."
     )
@@ -93,6 +98,16 @@ class Settings(BaseSettings):
     schedule_time: str = Field(
         default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
         description="UTC time of day (HH:MM) on Mondays when `feedback-miner schedule` runs the last week.")
+
+    @field_validator("dask_scheduler")
+    @classmethod
+    def _scheduler(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        if "://" not in v and ":" not in v:
+            raise ValueError(f"dask_scheduler {v!r} is not a scheduler address like tcp://127.0.0.1:8786")
+        return v
 
     @field_validator("database_url")
     @classmethod

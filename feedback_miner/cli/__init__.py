@@ -6,7 +6,7 @@ opens no store.
 
 from __future__ import annotations
 
-from feedback_miner.cli import deliver, ingest, keys, model, problems, runs  # noqa: F401 - registers the commands
+from feedback_miner.cli import deliver, embed, ingest, keys, model, problems, runs  # noqa: F401 - registers the commands
 from feedback_miner.cli.app import app
 
 __all__ = ["app", "main"]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from feedback_miner.adapters.progress import TqdmProgress
     from feedback_miner.bootstrap import Container
 
-__all__ = ["DbOpt", "app", "container", "fail", "handled", "progress", "settings"]
+__all__ = ["DbOpt", "SchedulerOpt", "app", "container", "fail", "handled", "progress", "settings"]
 
 app = typer.Typer(help="Feedback Miner: turn customer feedback into the short list of problems to fix next.",
                   no_args_is_help=True, add_completion=False)
@@ -37,16 +37,25 @@ DbOpt = Annotated[str | None, typer.Option(
     "--db", help="SQLAlchemy database URL (env FM_DATABASE_URL); default sqlite:///feedback_miner.db")]
 
 
-def settings(db: str | None = None) -> Settings:
-    """The invocation's settings: the environment (``FM_*``), with ``--db`` over the database URL."""
-    return Settings(database_url=db) if db else Settings()
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Dask scheduler address (tcp://host:8786) to embed on (env FM_DASK_SCHEDULER)")]
 
 
-def container(db: str | None = None) -> Container:
+def settings(db: str | None = None, scheduler: str | None = None) -> Settings:
+    """The invocation's settings: the environment (``FM_*``), with ``--db`` / ``--scheduler`` over it."""
+    over: dict[str, str] = {}
+    if db:
+        over["database_url"] = db
+    if scheduler:
+        over["dask_scheduler"] = scheduler
+    return Settings(**over)  # type: ignore[arg-type]
+
+
+def container(db: str | None = None, scheduler: str | None = None) -> Container:
     """The invocation's collaborators (built lazily: a command that fails validation loads nothing)."""
     from feedback_miner.bootstrap import Container
 
-    return Container(settings(db))
+    return Container(settings(db, scheduler))
 
 
 def fail(exc: Exception | str) -> NoReturn:

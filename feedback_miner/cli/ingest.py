@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from feedback_miner.cli.app import DbOpt, app, container, fail, handled, progress
+from feedback_miner.cli.app import DbOpt, SchedulerOpt, app, container, fail, handled, progress
 from feedback_miner.errors import InputError
 
 if TYPE_CHECKING:
@@ -121,6 +121,7 @@ def analyze(
     time_column: Annotated[str | None, typer.Option(help="column holding the created time: treats the file as history")] = None,
     category_column: Annotated[str | None, typer.Option(help="use these categories instead of predicting")] = None,
     min_cluster_size: Annotated[int, typer.Option(help="0 = chosen from the data size")] = 0,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Run the whole pipeline on one file without touching the store."""
     from feedback_miner.services.analyze_file import analyze_file
@@ -128,7 +129,7 @@ def analyze(
     if min_cluster_size < 0:
         fail(f"--min-cluster-size must be 0 (automatic) or a positive number, got {min_cluster_size}")
     with handled():
-        c = container()
+        c = container(scheduler=scheduler)
         clf, _ = c.classifier()
         paths = analyze_file(input, out, text_column=text_column, id_column=id_column, time_column=time_column,
                              category_column=category_column, embedder=c.embedder(), clf=clf,

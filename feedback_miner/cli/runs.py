@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from feedback_miner.cli.app import DbOpt, app, container, fail, handled, progress
+from feedback_miner.cli.app import DbOpt, SchedulerOpt, app, container, fail, handled, progress
 from feedback_miner.cli.ingest import ingest_file
 
 if TYPE_CHECKING:
@@ -46,10 +46,10 @@ def run_one(c: Container, week: str) -> None:
 
 
 @app.command()
-def run(week: WeekOpt = None, db: DbOpt = None) -> None:
+def run(week: WeekOpt = None, db: DbOpt = None, scheduler: SchedulerOpt = None) -> None:
     """Embed what is new, classify, cluster, score and store the week's digest."""
     with handled():
-        run_one(container(db), _week(week))
+        run_one(container(db, scheduler), _week(week))
 
 
 def write_digest(c: Container, period: str, fmt: str, out: Path | None) -> None:
