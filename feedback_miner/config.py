@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     )
     session_secret: str | None = Field(default=None, description="Signs page sessions; random per process if unset.")
     embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    jit_cache: bool = Field(
+        default=True,
+        description="Keep numba's compiled UMAP/pynndescent code on disk so each process loads it instead of "
+        "compiling it again (about 7 s of CPU per process; feedback_miner.adapters.jit_cache).")
+    jit_cache_dir: Path | None = Field(
+        default=None,
+        description="Directory of that cache; default $XDG_CACHE_HOME/feedback-miner/numba (~/.cache/...). "
+        "NUMBA_CACHE_DIR, when set, wins.")
     metric_targets: dict[str, float] = Field(
         default_factory=dict,
         description='Targets over the defaults, JSON, e.g. {"nps": 40, "csat": 0.92} (keys: domain.metrics.METRIC_KEYS).')
