@@ -71,7 +71,7 @@ def enable_jit_cache(cache_dir: Path | None = None) -> Path | None:
     already = [p for p in _PACKAGES if p in sys.modules]
     import numba
 
-    numba.core.config.reload_config()  # numba read NUMBA_CACHE_DIR when it was imported
+    numba.core.config.reload_config()  # type: ignore[no-untyped-call]  # numba read NUMBA_CACHE_DIR at import
     if already:
         return None
     njit, jit = numba.njit, numba.jit
