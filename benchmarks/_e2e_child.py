@@ -4,6 +4,7 @@
     python benchmarks/_e2e_child.py bertopic SPEC.json   # what a BERTopic user runs
     python benchmarks/_e2e_child.py embed    SPEC.json   # one runtime alone: load, warm up, embed every text
     python benchmarks/_e2e_child.py cluster  SPEC.json   # everything after embedding, on saved vectors
+    python benchmarks/_e2e_child.py weekly   SPEC.json   # `feedback-miner run` on a stored week whose texts are embedded
 
 SPEC holds the paths and options; each child writes its own timings (CPU = time.process_time,
 all threads) to SPEC["report"]. The parent measures the whole process (wall, CPU, peak RSS).
@@ -230,8 +231,37 @@ def run_cluster(spec: dict[str, Any]) -> None:
                   "cpu_s": round(time.process_time() - c0, 3), "wall_s": round(time.perf_counter() - t0, 3)})
 
 
+def run_weekly(spec: dict[str, Any]) -> None:
+    """``services.weekly.run_week`` as ``feedback-miner run --week W`` calls it (one Container)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    applied = _proposed.apply(spec.get("proposed", []))
+    from feedback_miner.bootstrap import Container
+    from feedback_miner.config import Settings
+    from feedback_miner.services import weekly
+
+    clock = StageClock()
+    instrument(clock)
+    for attr, name in (("classify_texts", "embed (cache) + classify"), ("pool_unclustered", "pool re-clustering"),
+                       ("match_registry", "registry matching"), ("join_fragments", "join fragments"),
+                       ("apply_trends", "trends"), ("compute_metrics", "metrics"), ("_save", "write (unit of work)"),
+                       ("build_digest", "build digest")):
+        clock.wrap(weekly, attr, name)
+    imports = time.process_time() - c0
+    c = Container(Settings(database_url=spec["db"], embedder=spec["runtime"]))
+    clf, manifest = c.classifier()
+    emb = c.embedder()
+    t, cpu = time.perf_counter(), time.process_time()
+    digest = weekly.run_week(c.store, emb, clf, week=spec["week"], classifier_version=str(manifest["version"]),
+                             options=c.run_options)
+    run = (time.perf_counter() - t, time.process_time() - cpu)
+    _write(spec, {"proposed": applied, "imports_cpu_s": round(imports, 3), "run_wall_s": round(run[0], 3),
+                  "run_cpu_s": round(run[1], 3), "counts": dict(digest.counts), "stages": clock.report(),
+                  "cpu_s": round(time.process_time() - c0, 3), "wall_s": round(time.perf_counter() - t0, 3)})
+
+
 MODES: dict[str, Callable[[dict[str, Any]], None]] = {
-    "analyze": run_analyze, "bertopic": run_bertopic, "embed": run_embed, "cluster": run_cluster}
+    "analyze": run_analyze, "bertopic": run_bertopic, "embed": run_embed, "cluster": run_cluster,
+    "weekly": run_weekly}
 
 if __name__ == "__main__":
     MODES[sys.argv[1]](json.loads(Path(sys.argv[2]).read_text()))
