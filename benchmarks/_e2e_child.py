@@ -110,9 +110,18 @@ def run_analyze(spec: dict[str, Any]) -> None:
         instrument(clock)
     t_import = time.process_time() - c0
     args = ["analyze", spec["csv"], "--out", spec["out"], "--id-column", "id"]
+    prof = None
+    if spec.get("cprofile"):  # CPU-time profile (time.process_time: all threads)
+        import cProfile
+
+        prof = cProfile.Profile(time.process_time)
+        prof.enable()
     try:
         app(args, standalone_mode=False)
     finally:
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(spec["cprofile"])
         _write(spec, {"proposed": applied, "cpu_s": round(time.process_time() - c0, 3),
                       "wall_s": round(time.perf_counter() - t0, 3), "imports_cpu_s": round(t_import, 3),
                       "stages": clock.report()})

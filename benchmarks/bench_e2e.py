@@ -5,6 +5,7 @@
         [--data ../shared/data] [--out benchmarks/results/e2e.json]
     python benchmarks/bench_e2e.py --post [--n 10000] [--repeats 3] [--variants "" jit jit,knn,titles ...]
     python benchmarks/bench_e2e.py --jit [--n 10000]           # first vs second process, clustering only
+    python benchmarks/bench_e2e.py --profile [--n 10000] [--runtime onnx-int8] [--proposed ...]  # cProfile, CPU time
 
 Texts: N unique texts drawn evenly from the five shared sets (random.Random(0)), rows the product
 would reject (broken encoding) left out; ids and texts go to one CSV that both sides read. Every
@@ -299,6 +300,61 @@ def jit(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
     return {"n": len(rows), "runtime": args.runtime, "runs": out}
 
 
+PROFILE_KEYS = (  # (file suffix, function) -> label, for the profile summary
+    ("cli/ingest.py", "analyze", "analyze command (all)"), ("bootstrap.py", "make_embedder", "load embedding model"),
+    ("bootstrap.py", "classifier", "load classifier"), ("services/analyze_file.py", "analyze_file", "analyze_file"),
+    ("adapters/readers.py", "read_rows", "read file"), ("stages/ingest.py", "parse_rows", "validate + redact"),
+    ("stages/embed.py", "embed_texts", "embed"), ("stages/classify.py", "predict", "classify"),
+    ("stages/problems.py", "find_problems", "find problems"), ("stages/cluster.py", "cluster_embeddings", "cluster"),
+    ("umap/umap_.py", "fit_transform", "UMAP"), ("sklearn/metrics/pairwise.py", "pairwise_distances",
+                                                 "UMAP small-data distance matrix (sklearn callable)"),
+    ("umap/umap_.py", "fuzzy_simplicial_set", "UMAP fuzzy simplicial set"),
+    ("umap/umap_.py", "simplicial_set_embedding", "UMAP embedding (spectral + SGD)"),
+    ("umap/spectral.py", "spectral_layout", "UMAP spectral init"),
+    ("umap/layouts.py", "optimize_layout_euclidean", "UMAP SGD epochs"),
+    ("hdbscan/hdbscan_.py", "fit", "HDBSCAN"), ("numba/core/dispatcher.py", "_compile_for_args", "numba compile/load"),
+    ("stages/describe.py", "keywords_by_cluster", "keywords"), ("stages/describe.py", "title_for", "titles"),
+    ("stages/describe.py", "_phrases", "titles: phrase extraction"), ("stages/describe.py", "diverse_quotes", "quotes"),
+    ("services/analysis.py", "attach_satisfaction", "satisfaction"), ("services/analysis.py", "digest_of", "digest"),
+    ("adapters/render.py", "render_digest", "render digest"), ("<frozen importlib._bootstrap>", "_find_and_load", "imports"),
+)
+
+
+def profile(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
+    """One `analyze` under cProfile with a CPU-time clock; cumulative CPU of the stages, top functions."""
+    import pstats
+
+    rows = sample(args.data, n)
+    csv_path = work / f"texts_{n}.csv"
+    write_csv(rows, csv_path)
+    proposed = [p for p in args.proposed.split(",") if p]
+    tag = f"profile{n}_{args.runtime}_{'-'.join(proposed) or 'shipped'}"
+    prof = work / f"{tag}.prof"
+    x = child("analyze", {"csv": str(csv_path), "out": str(work / tag), "proposed": proposed, "cprofile": str(prof)},
+              work, tag, base_env({"FM_EMBEDDER": args.runtime}))
+    st = pstats.Stats(str(prof))
+    stats: dict[tuple[str, int, str], tuple[Any, ...]] = st.stats  # type: ignore[attr-defined]
+    cum: dict[str, float] = {}
+    for (file, _line, fn), (_cc, _nc, _tt, ct, _callers) in stats.items():
+        for suffix, name, label in PROFILE_KEYS:
+            if fn == name and file.endswith(suffix):
+                cum[label] = max(cum.get(label, 0.0), ct)
+    top_cum = sorted(stats.items(), key=lambda kv: -kv[1][3])[:40]
+    top_tot = sorted(stats.items(), key=lambda kv: -kv[1][2])[:30]
+
+    def fmt(k: tuple[str, int, str], v: tuple[Any, ...]) -> dict[str, Any]:
+        return {"function": f"{Path(k[0]).name}:{k[1]}:{k[2]}", "calls": v[1], "self_cpu_s": round(v[2], 2),
+                "cumulative_cpu_s": round(v[3], 2)}
+
+    out = {"n": len(rows), "runtime": args.runtime, "proposed": proposed, "process": {k: x[k] for k in (
+        "wall_s", "cpu_s", "peak_rss_mb", "loadavg_1m_before_after")}, "profile_file": str(prof),
+        "cumulative_cpu_s": {k: round(v, 2) for k, v in sorted(cum.items(), key=lambda kv: -kv[1])},
+        "top_cumulative": [fmt(k, v) for k, v in top_cum], "top_self": [fmt(k, v) for k, v in top_tot]}
+    for k, v in out["cumulative_cpu_s"].items():
+        log(f"  {v:8.2f} s  {k}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -310,6 +366,7 @@ def main() -> None:
     ap.add_argument("--no-raw", action="store_true")
     ap.add_argument("--post", action="store_true", help="post-embedding variants only")
     ap.add_argument("--jit", action="store_true", help="first vs second process, JIT cache on/off")
+    ap.add_argument("--profile", action="store_true", help="one analyze under cProfile (CPU time)")
     ap.add_argument("--variants", nargs="+", default=["", "jit", "jit,knn", "jit,knn,titles"])
     ap.add_argument("--runtime", default="onnx-int8", help="runtime of the saved vectors (--post, --jit)")
     ap.add_argument("--work", type=Path, default=None, help="keep the CSVs, outputs and logs here")
@@ -321,18 +378,22 @@ def main() -> None:
         args.product = [Settings().embedder]
     work = args.work or Path(tempfile.mkdtemp(prefix="fm-e2e-"))
     work.mkdir(parents=True, exist_ok=True)
-    kind = "post" if args.post else "jit" if args.jit else "e2e"
+    kind = "post" if args.post else "jit" if args.jit else "profile" if args.profile else "e2e"
     result = json.loads(args.out.read_text()) if args.out.exists() else {}
     for n in args.n:
         load0 = os.getloadavg()
         t = time.perf_counter()
-        res = {"post": post, "jit": jit, "e2e": e2e}[kind](args, n, work)
+        res = {"post": post, "jit": jit, "profile": profile, "e2e": e2e}[kind](args, n, work)
+        if kind == "profile":
+            kind_key = f"profile[{args.runtime}{'+' + args.proposed if args.proposed else ''}]"
+            result.setdefault(kind_key, {})[str(n)] = res
         res.update({"command": "python benchmarks/bench_e2e.py " + " ".join(sys.argv[1:]),
                     "date": datetime.now(UTC).isoformat(timespec="seconds"), "took_s": round(time.perf_counter() - t, 1),
                     "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                                 "loadavg_1_5_15_before": [round(x, 2) for x in load0],
                                 "loadavg_1_5_15_after": [round(x, 2) for x in os.getloadavg()]}})
-        result.setdefault(kind, {})[str(n)] = res
+        if kind != "profile":
+            result.setdefault(kind, {})[str(n)] = res
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=1) + "\n")
         log(f"n={n} done in {res['took_s']}s; wrote {args.out} ({kind}); summary: "

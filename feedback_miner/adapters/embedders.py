@@ -90,7 +90,7 @@ class OnnxInt8Embedder:
     each text's vector comes from its own batch, computed the same way.
     """
 
-    def __init__(self, *, batch_size: int = 32, threads: int | None = 1, workers: int | None = None,
+    def __init__(self, *, batch_size: int = 8, threads: int | None = 1, workers: int | None = None,
                  max_tokens: int = 256, spinning: bool = False) -> None:
         try:
             import onnxruntime as ort
