@@ -2,12 +2,20 @@
 
     python benchmarks/bench_api.py [--clients 8] [--classify-requests 800] [--feedback-batches 80]
                                    [--batch 50] [--embedder sentence-transformers|onnx-int8]
+                                   [--variants shipped before ...] [--rounds 2] [--skip-feedback]
                                    [--out benchmarks/results/api.json]
 
 1. ``POST /v1/classify`` with one comment per request: latency p50/p95/p99 (client-side, full HTTP
-   round trip) and requests/s across all clients.
+   round trip), requests/s across all clients, and CPU per request of the server process (from
+   /proc) and of the client process.
 2. ``POST /v1/feedback`` with batches of unique items: items/s stored.
-Texts come from the bundled demo generator (seeded). Run it alone on the machine: it is CPU-bound.
+Texts come from the bundled demo generator (seeded).
+
+Variants (VARIANTS below) start the same server with other settings of the online model, the
+batcher and uvicorn, passed through environment variables that a small wrapper applies before
+``feedback-miner serve`` starts (_SERVER); each round runs every variant once, in alternating order.
+``shipped`` is the code as it is; ``before`` reproduces the settings before this change.
+The machine is shared: the load average before and after each run is recorded with it.
 """
 
 from __future__ import annotations
@@ -43,10 +51,54 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(q / 100 * len(xs)) - 1))]
 
 
-def start_server(db_url: str, embedder: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+# Applies FM_BENCH_ONNX (OnnxInt8Embedder options), FM_BENCH_BATCHER (BatchingEmbedder options) and
+# FM_BENCH_UVICORN (uvicorn.run options), JSON each, then runs `feedback-miner serve ...`.
+_SERVER = r"""
+import functools, json, os, sys
+onnx = json.loads(os.environ.get("FM_BENCH_ONNX") or "{}")
+if onnx:
+    import feedback_miner.adapters.embedders as e
+    e.OnnxInt8Embedder = functools.partial(e.OnnxInt8Embedder, **onnx)
+batcher = json.loads(os.environ.get("FM_BENCH_BATCHER") or "{}")
+if batcher:
+    import api.batching as b, api.services as s
+    s.BatchingEmbedder = functools.partial(b.BatchingEmbedder, **batcher)
+uv = json.loads(os.environ.get("FM_BENCH_UVICORN") or "{}")
+if uv:
+    import uvicorn
+    _run = uvicorn.run
+    uvicorn.run = lambda *a, **k: _run(*a, **{**k, **uv})
+from feedback_miner.cli import main
+sys.argv = ["feedback-miner", *sys.argv[1:]]
+main()
+"""
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "shipped": {},
+    "before": {"onnx": {"batch_size": 16, "threads": None, "workers": 1, "spinning": True},
+               "env": {"FM_EMBEDDER": "sentence-transformers"}},  # the batch default then: torch loaded too
+    "onnx-2threads": {"onnx": {"threads": 2}},
+    "2batchers": {"batcher": {"workers": 2}},
+    "window1ms": {"batcher": {"window_s": 0.001}},
+    "2batchers-window1ms": {"batcher": {"workers": 2, "window_s": 0.001}},
+    "no-access-log": {"uvicorn": {"access_log": False}},
+}
+
+
+def _cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        f = fh.read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(db_url: str, embedder: str, log: Path, variant: dict[str, Any] | None = None
+                 ) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "FM_EMBEDDER": embedder}
-    proc = subprocess.Popen([sys.executable, "-m", "feedback_miner.cli", "serve", "--port", str(port),
+    v = variant or {}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "FM_ONLINE_EMBEDDER": embedder,
+           "FM_BENCH_ONNX": json.dumps(v.get("onnx", {})), "FM_BENCH_BATCHER": json.dumps(v.get("batcher", {})),
+           "FM_BENCH_UVICORN": json.dumps(v.get("uvicorn", {})), **v.get("env", {})}
+    proc = subprocess.Popen([sys.executable, "-c", _SERVER, "serve", "--port", str(port),
                              "--db", db_url], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
@@ -63,7 +115,7 @@ def start_server(db_url: str, embedder: str, log: Path) -> tuple[subprocess.Pope
     raise SystemExit("server not ready in 300 s")
 
 
-def bench_classify(base: str, key: str, texts: list[str], clients: int, n: int) -> dict[str, Any]:
+def bench_classify(base: str, key: str, texts: list[str], clients: int, n: int, server_pid: int) -> dict[str, Any]:
     per = n // clients
 
     def worker(w: int) -> list[float]:
@@ -80,14 +132,19 @@ def bench_classify(base: str, key: str, texts: list[str], clients: int, n: int) 
     with httpx.Client(base_url=base, headers={"X-API-Key": key}) as c:  # warm-up
         for t in texts[:20]:
             c.post("/v1/classify", json={"texts": [t]})
-    t0 = time.perf_counter()
+    load0 = os.getloadavg()[0]
+    t0, s0, c0 = time.perf_counter(), _cpu_s(server_pid), time.process_time()
     with ThreadPoolExecutor(clients) as ex:
         lats = [x for part in ex.map(worker, range(clients)) for x in part]
     wall = time.perf_counter() - t0
+    server_cpu, client_cpu = _cpu_s(server_pid) - s0, time.process_time() - c0
     return {"requests": len(lats), "clients": clients, "wall_s": round(wall, 2),
             "throughput_rps": round(len(lats) / wall, 1), "p50_ms": round(_pct(lats, 50), 1),
             "p95_ms": round(_pct(lats, 95), 1), "p99_ms": round(_pct(lats, 99), 1),
-            "mean_ms": round(statistics.fmean(lats), 1), "max_ms": round(max(lats), 1)}
+            "mean_ms": round(statistics.fmean(lats), 1), "max_ms": round(max(lats), 1),
+            "server_cpu_ms_per_request": round(1000 * server_cpu / len(lats), 2),
+            "client_cpu_ms_per_request": round(1000 * client_cpu / len(lats), 2),
+            "loadavg_1m_before_after": [round(load0, 2), round(os.getloadavg()[0], 2)]}
 
 
 def bench_feedback(base: str, key: str, texts: list[str], clients: int, batches: int, size: int) -> dict[str, Any]:
@@ -118,7 +175,11 @@ def main() -> None:
     ap.add_argument("--classify-requests", type=int, default=800)
     ap.add_argument("--feedback-batches", type=int, default=80)
     ap.add_argument("--batch", type=int, default=50)
-    ap.add_argument("--embedder", default="sentence-transformers", choices=["sentence-transformers", "onnx-int8"])
+    ap.add_argument("--embedder", default="onnx-int8", choices=["sentence-transformers", "onnx-int8"],
+                    help="runtime of /v1/classify (FM_ONLINE_EMBEDDER)")
+    ap.add_argument("--variants", nargs="+", default=["shipped"], choices=list(VARIANTS))
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--skip-feedback", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "api.json")
     a = ap.parse_args()
 
@@ -131,24 +192,38 @@ def main() -> None:
     url = f"sqlite:///{tmp / 'bench.db'}"
     key = create_key(open_store(url), role="ingest", name="bench")[0]
     load_before = os.getloadavg()
-    proc, base = start_server(url, a.embedder, tmp / "server.log")
-    try:
-        classify = bench_classify(base, key, texts, a.clients, a.classify_requests)
-        print("classify:", classify, flush=True)
-        feedback = bench_feedback(base, key, texts, a.clients, a.feedback_batches, a.batch)
-        print("feedback:", feedback, flush=True)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-    result = {"benchmark": "api", "embedder": a.embedder, "classify_single": classify, "feedback_batch": feedback,
-              "target": {"classify_p99_ms": 50, "met": classify["p99_ms"] <= 50},
+    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in a.variants}
+    feedback: dict[str, Any] | None = None
+    for r in range(a.rounds):
+        for name in (a.variants if r % 2 == 0 else a.variants[::-1]):
+            proc, base = start_server(url, a.embedder, tmp / f"server-{name}-{r}.log", VARIANTS[name])
+            try:
+                classify = bench_classify(base, key, texts, a.clients, a.classify_requests, proc.pid)
+                print(f"round {r + 1} {name}: classify {classify}", flush=True)
+                runs[name].append(classify)
+                if feedback is None and not a.skip_feedback and name == "shipped":
+                    feedback = bench_feedback(base, key, texts, a.clients, a.feedback_batches, a.batch)
+                    print("feedback:", feedback, flush=True)
+            finally:
+                proc.terminate()
+                proc.wait(30)
+
+    def med(xs: list[dict[str, Any]], k: str) -> float:
+        return round(statistics.median(x[k] for x in xs), 1)
+
+    summary = {v: {k: med(xs, k) for k in ("p50_ms", "p95_ms", "p99_ms", "throughput_rps",
+                                              "server_cpu_ms_per_request", "client_cpu_ms_per_request")}
+               | {"p99_ms_all": [x["p99_ms"] for x in xs], "settings": VARIANTS[v]} for v, xs in runs.items()}
+    result = {"benchmark": "api", "online_embedder": a.embedder, "command": "python benchmarks/bench_api.py "
+              + " ".join(sys.argv[1:]), "classify_single": summary, "classify_runs": runs, "feedback_batch": feedback,
+              "target": {"classify_p99_ms": 50, "met_by": [v for v, s in summary.items() if s["p99_ms"] <= 50]},
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                           "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
               "store": "SQLite file (WAL)", "server": "uvicorn, 1 process",
               "when": datetime.now(UTC).isoformat(timespec="seconds")}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

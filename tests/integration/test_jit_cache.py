@@ -1,0 +1,61 @@
+"""numba's on-disk cache: a second process loads UMAP's compiled functions instead of compiling them.
+
+Each check runs in a fresh interpreter (whether umap was imported first matters). No timing is
+asserted: numba's own per-function cache hit/miss counters say whether code was loaded or built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Cluster 120 random unit vectors the way stages.cluster does, then report numba's counters for
+# UMAP functions that are not marked cache=True upstream.
+_CHILD = r"""
+import json, sys, warnings
+warnings.simplefilter("error")  # a "cannot cache" NumbaWarning would fail the test (filters as pyproject)
+for w in (DeprecationWarning, FutureWarning, ImportWarning, SyntaxWarning):
+    warnings.simplefilter("ignore", w)
+from feedback_miner.adapters.jit_cache import enable_jit_cache
+if sys.argv[1] == "on":
+    enable_jit_cache()
+import numpy as np
+from feedback_miner.stages.cluster import ClusterParams, cluster_embeddings
+rng = np.random.default_rng(0)
+X = rng.normal(size=(120, 384)).astype(np.float32)
+X /= np.linalg.norm(X, axis=1, keepdims=True)
+labels = cluster_embeddings(X, ClusterParams(min_cluster_size=5))
+import umap.umap_ as uu, umap.layouts as ul
+fns = [uu.smooth_knn_dist, uu.compute_membership_strengths, ul._nb_optimize_layout_euclidean_single_epoch]
+print(json.dumps({"hits": sum(sum(f._cache_hits.values()) for f in fns),
+                  "misses": sum(sum(f._cache_misses.values()) for f in fns),
+                  "labels": labels.tolist()}))
+"""
+
+
+def _run(mode: str, cache_home: Path) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(cache_home)
+    out = subprocess.run([sys.executable, "-c", _CHILD, mode], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_second_process_loads_compiled_umap_from_the_cache(tmp_path: Path) -> None:
+    first = _run("on", tmp_path)
+    assert first["misses"] and not first["hits"]  # nothing cached yet: compiled, and written
+    cache = tmp_path / "feedback-miner" / "numba"
+    assert any(cache.rglob("*.nbi")), "no index files written to the per-user cache directory"
+    second = _run("on", tmp_path)
+    assert second["hits"] and not second["misses"]  # loaded, not compiled
+    assert second["labels"] == first["labels"]  # the same machine code, the same clusters
+
+    plain = _run("off", tmp_path)  # without it every process compiles again
+    assert plain["misses"] and not plain["hits"]
+    assert plain["labels"] == first["labels"]
