@@ -177,10 +177,12 @@ def test_embed_command_with_scheduler_fills_the_store(tmp_path: Path, cluster: L
     res = CliRunner().invoke(app, ["embed", "--db", f"sqlite:///{db}", "--scheduler", cluster.scheduler_address,
                                    "--chunk", "40"])
     assert res.exit_code == 0, res.output
-    assert f"embedded {len(set(texts[:90]))} new texts (90 rows) with all-MiniLM-L6-v2 on the Dask cluster" in res.output
+    # the batch runtime the settings choose (int8 ONNX by default): its own model id, its own cache key
+    model_id = "all-MiniLM-L6-v2-onnx-int8" if Settings().embedder == "onnx-int8" else "all-MiniLM-L6-v2"
+    assert f"embedded {len(set(texts[:90]))} new texts (90 rows) with {model_id} on the Dask cluster" in res.output
     assert "classified 90 rows" in res.output
     backlog = SqlBacklog(open_store(f"sqlite:///{db}"))
-    assert backlog.count_pending("all-MiniLM-L6-v2") == 0
+    assert backlog.count_pending(model_id) == 0
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
