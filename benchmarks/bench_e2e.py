@@ -1,7 +1,8 @@
 """End to end: `feedback-miner analyze` against what a BERTopic user runs, on the same CSV, alternating.
 
     python benchmarks/bench_e2e.py [--n 10000 [2500 40000 ...]] [--repeats 2]
-        [--product onnx-int8 [sentence-transformers]] [--proposed jit,knn,titles] [--no-bertopic] [--no-raw]
+        [--product onnx-int8 [sentence-transformers]] [--proposed jit,knn,titles [--proposed-on onnx-int8]]
+        [--no-bertopic] [--no-raw]
         [--data ../shared/data] [--out benchmarks/results/e2e.json]
     python benchmarks/bench_e2e.py --post [--n 10000] [--repeats 3] [--variants "" jit jit,knn,titles ...]
     python benchmarks/bench_e2e.py --jit [--n 10000]           # first vs second process, clustering only
@@ -152,7 +153,7 @@ def run_side(side: str, csv_path: Path, work: Path, tag: str, proposed: list[str
         runtime = side[side.index("[") + 1 : side.index("]")]
         extra = side.split("+", 1)[1].split(",") if "+" in side else []
         env = base_env({"FM_EMBEDDER": runtime})
-        res = child("analyze", {"csv": str(csv_path), "out": str(out), "proposed": extra}, work, tag, env)
+        res = child("analyze", {"csv": str(csv_path), "out": str(out), "proposed": extra, "clock": True}, work, tag, env)
         res["labels_path"] = str(out / "feedback.csv")
     elif side == "bertopic":
         res = child("bertopic", {"csv": str(csv_path), "out": str(out)}, work, tag, base_env())
@@ -178,7 +179,7 @@ def e2e(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
     log(f"n={n}: {len(rows)} texts -> {csv_path}")
     sides = [f"product[{rt}]" for rt in args.product]
     if args.proposed:
-        sides += [f"product[{rt}]+{args.proposed}" for rt in args.product]
+        sides += [f"product[{rt}]+{args.proposed}" for rt in (args.proposed_on or args.product)]
     if not args.no_bertopic:
         sides.append("bertopic")
     if not args.no_raw:
@@ -362,6 +363,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--product", nargs="+", default=None, help="runtimes of the product sides (default: the setting)")
     ap.add_argument("--proposed", default="", help="also run the product with these changes, e.g. jit,knn,titles")
+    ap.add_argument("--proposed-on", nargs="+", default=None, help="runtimes to run with --proposed (default all)")
     ap.add_argument("--no-bertopic", action="store_true")
     ap.add_argument("--no-raw", action="store_true")
     ap.add_argument("--post", action="store_true", help="post-embedding variants only")
