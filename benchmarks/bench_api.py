@@ -51,10 +51,12 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(q / 100 * len(xs)) - 1))]
 
 
-# Applies FM_BENCH_ONNX (OnnxInt8Embedder options), FM_BENCH_BATCHER (BatchingEmbedder options) and
+# Applies FM_BENCH_SWITCH_S (sys.setswitchinterval), FM_BENCH_ONNX (OnnxInt8Embedder options), FM_BENCH_BATCHER (BatchingEmbedder options) and
 # FM_BENCH_UVICORN (uvicorn.run options), JSON each, then runs `feedback-miner serve ...`.
 _SERVER = r"""
 import functools, json, os, sys
+if os.environ.get("FM_BENCH_SWITCH_S"):
+    sys.setswitchinterval(float(os.environ["FM_BENCH_SWITCH_S"]))
 onnx = json.loads(os.environ.get("FM_BENCH_ONNX") or "{}")
 if onnx:
     import feedback_miner.adapters.embedders as e
@@ -82,6 +84,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "window1ms": {"batcher": {"window_s": 0.001}},
     "2batchers-window1ms": {"batcher": {"workers": 2, "window_s": 0.001}},
     "no-access-log": {"uvicorn": {"access_log": False}},
+    "switch1ms": {"env": {"FM_BENCH_SWITCH_S": "0.001"}},
+    "onnx-2threads-switch1ms": {"onnx": {"threads": 2}, "env": {"FM_BENCH_SWITCH_S": "0.001"}},
+    "2batchers-switch1ms": {"batcher": {"workers": 2}, "env": {"FM_BENCH_SWITCH_S": "0.001"}},
 }
 
 

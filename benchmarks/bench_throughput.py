@@ -42,6 +42,8 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "onnx-b32-t2-nospin": ("onnx-int8", {"batch_size": 32, "threads": 2, "workers": 1}),
     "onnx-b4-w2-nospin": ("onnx-int8", {"batch_size": 4, "threads": 1, "workers": 2}),
     "onnx-b8-w2-nospin": ("onnx-int8", {"batch_size": 8, "threads": 1, "workers": 2}),
+    "onnx-b8-w2-t2-nospin": ("onnx-int8", {"batch_size": 8, "threads": 2, "workers": 2}),
+    "onnx-b8-w2-tdefault-nospin": ("onnx-int8", {"batch_size": 8, "threads": None, "workers": 2}),
     "onnx-b16-w2-nospin": ("onnx-int8", {"batch_size": 16, "threads": 1, "workers": 2}),
     "onnx-b32-w2-nospin": ("onnx-int8", {"batch_size": 32, "threads": 1, "workers": 2}),
     "onnx-b64-w2-nospin": ("onnx-int8", {"batch_size": 64, "threads": 1, "workers": 2}),

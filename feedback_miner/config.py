@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         description="Model runtime for POST /v1/classify: the same model; int8 ONNX answers single texts faster "
         "(benchmarks/results/api*.json).",
     )
+    online_threads: int = Field(
+        default=2, ge=1, le=64,
+        description="Intra-op threads of the int8 ONNX session answering POST /v1/classify (the batch runtime uses "
+        "one per worker; docs/PERFORMANCE.md).")
     session_secret: str | None = Field(default=None, description="Signs page sessions; random per process if unset.")
     embed_batch_size: int = Field(default=64, ge=1, le=1024)
     jit_cache: bool = Field(

@@ -24,6 +24,7 @@ for w in (DeprecationWarning, FutureWarning, ImportWarning, SyntaxWarning):
 from feedback_miner.adapters.jit_cache import enable_jit_cache
 if sys.argv[1] == "on":
     enable_jit_cache()
+imported_early = sorted(m for m in ("numba", "umap", "pynndescent") if m in sys.modules)
 import numpy as np
 from feedback_miner.stages.cluster import ClusterParams, cluster_embeddings
 rng = np.random.default_rng(0)
@@ -34,7 +35,7 @@ import umap.umap_ as uu, umap.layouts as ul
 fns = [uu.smooth_knn_dist, uu.compute_membership_strengths, ul._nb_optimize_layout_euclidean_single_epoch]
 print(json.dumps({"hits": sum(sum(f._cache_hits.values()) for f in fns),
                   "misses": sum(sum(f._cache_misses.values()) for f in fns),
-                  "labels": labels.tolist()}))
+                  "labels": labels.tolist(), "imported_early": imported_early}))
 """
 
 
@@ -49,6 +50,7 @@ def _run(mode: str, cache_home: Path) -> dict[str, object]:
 
 def test_second_process_loads_compiled_umap_from_the_cache(tmp_path: Path) -> None:
     first = _run("on", tmp_path)
+    assert first["imported_early"] == []  # enabling imports nothing: commands that never cluster pay nothing
     assert first["misses"] and not first["hits"]  # nothing cached yet: compiled, and written
     cache = tmp_path / "feedback-miner" / "numba"
     assert any(cache.rglob("*.nbi")), "no index files written to the per-user cache directory"
