@@ -237,6 +237,7 @@ def child_week(n: int, db: Path, workdir: Path) -> dict[str, Any]:
             "problems": d.counts["problems"], "unclustered": d.counts["unclustered"],
             "store_bytes_feedback_and_vectors": size_loaded, "store_bytes_after_run": size_after,
             "store_bytes_per_text_after_run": round(size_after / n, 1), "jit_warmup_s_not_included": warm,
+            "code": str(Path(weekly.__file__).parents[1]),
             "peak_rss_mb": round(_peak_mb(), 0)}
 
 
