@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Svc
 from api.errors import STATUS_OF, error_body
-from api.routes.pages_view import fix_status, headline_metrics, tile_label, tile_state
+from api.routes.pages_view import CONCENTRATION, breakdown_rows, fix_status, headline_metrics, tile_label, tile_state
 from api.schemas import Category as CategoryLit
 from api.sessions import (
     LoginRequired,
@@ -106,7 +106,8 @@ def install(app: FastAPI) -> None:
     templates.env.globals["charts"] = _Charts
     templates.env.globals["LABELS"] = {c.value: c.label for c in Category}
     templates.env.globals["CATEGORIES"] = CATEGORY_IDS
-    templates.env.globals.update(headline=headline_metrics, tile_state=tile_state, tile_label=tile_label)
+    templates.env.globals.update(headline=headline_metrics, tile_state=tile_state, tile_label=tile_label,
+                                 breakdown_rows=breakdown_rows, CONCENTRATION=CONCENTRATION)
     app.state.templates = templates
     app.state.sessions = SessionSigner.from_settings(app.state.settings)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["HEADLINE_KEYS", "fix_status", "headline_metrics", "tile_label", "tile_state"]
+__all__ = ["CONCENTRATION", "HEADLINE_KEYS", "breakdown_rows", "fix_status", "headline_metrics", "tile_label", "tile_state"]
 
 # the plan's headline figures, in the order the digest page shows them
 HEADLINE_KEYS: tuple[str, ...] = ("csat", "resolution_48h", "first_response_sla", "nps", "repeat_issue_rate")
+CONCENTRATION = 1.5  # a value's share among a problem's reports this many times its share of all feedback
 _SHORT = {"first_response_sla": "First response within SLA", "nps": "NPS"}  # the full label is the tile's title
 
 
@@ -41,3 +42,18 @@ def fix_status(digests: Sequence[Mapping[str, Any]], problem_id: str) -> Mapping
             if f.get("id") == problem_id:
                 return {**f, "digest_week": d.get("period")}
     return None
+
+
+def breakdown_rows(counts: Mapping[str, int], baseline: Mapping[str, float]) -> list[dict[str, Any]]:
+    """One row per value of a breakdown field: reports, share of this problem's reports, share of all
+    feedback (the baseline, None when unknown), their ratio, and whether the problem concentrates
+    there (at least 2 reports and :data:`CONCENTRATION` times the baseline share)."""
+    total = sum(counts.values())
+    rows = []
+    for key, n in counts.items():
+        share = n / total if total else 0.0
+        base = baseline.get(key)
+        ratio = share / base if base else None
+        rows.append({"key": key, "n": n, "share": share, "base": base, "ratio": ratio,
+                     "concentrated": n >= 2 and ratio is not None and ratio >= CONCENTRATION})
+    return rows

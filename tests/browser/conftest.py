@@ -92,7 +92,7 @@ def seeded_server(d: Path, after_run: Callable[[Live, str], None] | None = None)
     names = {"lead": "Lee Lead", "reader": "Rae Reader", "admin": "Ada Admin"}
     keys = {role: create_key(store, role=role, name=name)[0] for role, name in names.items()}
     with live_server(url, log=d / "server.log") as base:
-        lv = Live(base, keys, names)
+        lv = Live(base, keys, names, facts={"csv": str(d / "demo.csv")})
         for w in WEEKS:
             assert run_and_wait(lv, w)["status"] == "done"
             if after_run is not None:

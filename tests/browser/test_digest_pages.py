@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 
 from api.routes.pages_view import HEADLINE_KEYS
+from feedback_miner.adapters.readers import read_rows
 from feedback_miner.domain.format import metric_value
+from feedback_miner.domain.weeks import week_of
+from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
 from tests.browser.conftest import DESKTOP, PHONE, WEEKS, Live, login, seeded_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -64,7 +67,7 @@ def _no_sideways_scroll(page: Any, width: int) -> None:
     assert got <= width, f"page is {got} px wide at a {width} px viewport"
     wide = page.evaluate("""() => [...document.querySelectorAll('.table-wrap')]
         .filter(w => w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1)
-        .map(w => (w.querySelector('table') || w).id || w.parentElement.id || w.className)""")
+        .map(w => { const t = w.querySelector('table') || w; return `${t.id || t.dataset.field || w.parentElement.id} ${w.scrollWidth}>${w.clientWidth}`; })""")
     assert wide == [], f"tables that scroll sideways: {wide}"
 
 
@@ -176,10 +179,28 @@ def test_problem_page_trend_breakdowns_fix_status_and_followup(browser: Any, liv
     if detail.get("trend"):
         expect(page.locator("main")).to_contain_text(detail["trend"])
     expect(page.locator("#severity-terms")).to_be_visible()
-    baseline = page.locator("p.baseline").first
-    baseline.scroll_into_view_if_needed()
-    expect(baseline).to_be_visible()
-    expect(baseline).to_contain_text(re.compile(r"\d+% of this problem vs \d+% of all feedback"))
+    # each breakdown against all feedback of the problem's weeks, computed here from the ingested file
+    weeks = sorted(detail["weekly_counts"])[-6:]
+    items = [i for i in parse_rows(read_rows(Path(live.facts["csv"])), ColumnMapping(), default_source="demo",
+                                   report=IngestReport()) if week_of(i.created_at) in weeks]
+    assert detail["breakdowns"]
+    concentrated = 0
+    for field, counts in detail["breakdowns"].items():
+        table = page.locator(f"table.breakdown[data-field={field}]")
+        table.scroll_into_view_if_needed()
+        expect(table).to_be_visible()
+        known = [str(getattr(i, field)) for i in items if getattr(i, field) is not None]
+        total = sum(counts.values())
+        for key, n in counts.items():
+            row = table.locator("tbody tr").filter(has=page.locator("td", has_text=re.compile(f"^{re.escape(key)}$")))
+            share, base = n / total, known.count(key) / len(known)
+            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+            assert cells[1] == str(n) and cells[2].startswith(f"{100 * share:.0f}%") and cells[3] == f"{100 * base:.0f}%"
+            hot = n >= 2 and share >= 1.5 * base
+            assert (row.get_attribute("class") == "concentrated") == hot, (field, key, cells)
+            concentrated += hot
+    assert concentrated > 0, "no concentration in the demo data: the marker check proves nothing"
+    page.evaluate("window.scrollTo(0, 0)")
     status = page.locator("#fix-status")
     expect(status).to_contain_text(f"Marked fixed in {WEEKS[0]}")
     expect(status.locator("[data-verdict]")).to_have_text(watch["verdict"])
