@@ -64,7 +64,8 @@ def test_demo_script_from_a_fresh_clone_ends_with_a_running_service_and_a_key(tm
         out, key = _read_until_key(proc, timeout=900)
         assert f"demo: the code in {clone}," in out  # the clone's code, not the checkout the venv was built from
         assert f"{base}/login" in out
-        assert (clone / "demo_out" / "digest-2026-W46.md").stat().st_size > 0  # as the README says
+        for ext in ("md", "json", "html"):  # as the README says
+            assert (clone / "demo_out" / f"digest-2026-W46.{ext}").stat().st_size > 0
         assert httpx.get(f"{base}/healthz", timeout=10).json()["status"] == "ok"
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
         docs = httpx.get(f"{base}/docs", timeout=10)
