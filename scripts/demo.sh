@@ -3,7 +3,8 @@
 # It ends, every time, with the service answering and the login URL and a fresh admin key printed
 # (or stops with the reason). Ctrl-C stops the server.
 #
-#   DEMO_VENV=path/to/venv  use an existing virtualenv with feedback-miner installed (skips setup)
+#   DEMO_VENV=path/to/venv  use an existing virtualenv with feedback-miner's dependencies installed (skips
+#                           setup); the code that runs is still this checkout's (it goes first on PYTHONPATH)
 #   DEMO_OUT=dir            where the demo data, digests and server log go (default demo_out)
 #   DEMO_WEEKS=n            weeks of demo data (default 8)
 #   HOST=… PORT=…           where the API listens (default 127.0.0.1:8000)
@@ -15,6 +16,7 @@ if [ -n "${DEMO_VENV:-}" ]; then
     echo "demo: DEMO_VENV=$VENV has no bin/feedback-miner; run scripts/setup.sh or unset DEMO_VENV" >&2
     exit 1
   fi
+  export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
 else
   scripts/setup.sh
   VENV=.venv
@@ -26,6 +28,8 @@ OUT="${DEMO_OUT:-demo_out}"
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 mkdir -p "$OUT"
+CODE="$("$PY" -P -c 'import feedback_miner, pathlib; print(pathlib.Path(feedback_miner.__file__).resolve().parent.parent)')"
+echo "demo: the code in $CODE, the virtualenv $VENV"
 OUT="$(cd "$OUT" && pwd)"
 DB="sqlite:///$OUT/demo.db"
 BASE="http://$HOST:$PORT"

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Svc
 from api.errors import STATUS_OF, error_body
+from api.routes.pages_view import CONCENTRATION, breakdown_rows, fix_status, headline_metrics, tile_label, tile_state
 from api.schemas import Category as CategoryLit
 from api.sessions import (
     LoginRequired,
@@ -39,6 +40,7 @@ from api.sessions import (
     start_session,
 )
 from feedback_miner.adapters import charts, queries
+from feedback_miner.adapters.followup_store import SqlFollowupReader
 from feedback_miner.adapters.keys import verify_key
 from feedback_miner.adapters.registry_store import mark_fixed, rename, resolve_id
 from feedback_miner.adapters.render import render_digest
@@ -47,6 +49,7 @@ from feedback_miner.domain.format import metric_value
 from feedback_miner.domain.types import CATEGORY_IDS, Category
 from feedback_miner.domain.weeks import WEEK_PATTERN, weeks_between
 from feedback_miner.errors import AuthError, FeedbackMinerError
+from feedback_miner.services.followup import followup_list
 from feedback_miner.services.review import confirm_many
 
 __all__ = ["install", "router"]
@@ -103,11 +106,16 @@ def install(app: FastAPI) -> None:
     templates.env.globals["charts"] = _Charts
     templates.env.globals["LABELS"] = {c.value: c.label for c in Category}
     templates.env.globals["CATEGORIES"] = CATEGORY_IDS
+    templates.env.globals.update(headline=headline_metrics, tile_state=tile_state, tile_label=tile_label,
+                                 breakdown_rows=breakdown_rows, CONCENTRATION=CONCENTRATION)
     app.state.templates = templates
     app.state.sessions = SessionSigner.from_settings(app.state.settings)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(PageError, _page_error)
     app.include_router(router)
+    from api.routes import pages_followup  # it imports this module's helpers
+
+    app.include_router(pages_followup.router)
 
 
 def render(request: Request, name: str, ctx: dict[str, Any], *, user: PageUser | None, status: int = 200) -> Response:
@@ -233,9 +241,11 @@ def problem_page(request: Request, problem_id: Annotated[str, Path(max_length=64
     counts = p["weekly_counts"]
     weeks = weeks_between(min(counts), max(counts)) if counts else []
     digests = _digest_weeks(svc)
+    watch = fix_status([svc.get_digest(digests[-1]).to_dict()], pid) if p["fixed_week"] and digests else None
+    reporters = len(followup_list(SqlFollowupReader(svc.store), pid).reporters) if user.can("lead") else None
     return render(request, "problem.html", {
-        "p": p, "counts": {w: counts.get(w, 0) for w in weeks[-26:]}, "done": done,
-        "default_week": digests[-1] if digests else p["last_week"]}, user=user)
+        "p": p, "counts": {w: counts.get(w, 0) for w in weeks[-26:]}, "done": done, "watch": watch,
+        "reporters": reporters, "default_week": digests[-1] if digests else p["last_week"]}, user=user)
 
 
 @router.post("/problems/{problem_id}/fix")

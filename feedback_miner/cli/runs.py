@@ -58,6 +58,13 @@ def write_digest(c: Container, period: str, fmt: str, out: Path | None) -> None:
 
     if fmt not in FORMATS:
         fail(f"--format {fmt!r} must be one of {', '.join(FORMATS)}")
+    from feedback_miner.domain.metrics import period_bounds
+    from feedback_miner.errors import InputError
+
+    try:  # a period that cannot exist gets no suggestion to build it (it would not run either)
+        period_bounds("week" if "-W" in period else "quarter" if "-Q" in period else "month", period)
+    except InputError:
+        fail(f"--week {period!r} is not an ISO week (2026-W47), a month (2026-11) or a quarter (2026-Q4)")
     body = c.store.get_digest(period)
     if body is None:
         hint = (f"feedback-miner run --week {period}" if "-W" in period else

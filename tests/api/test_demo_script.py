@@ -1,14 +1,18 @@
-"""scripts/demo.sh, as a newcomer runs it, ends with the service answering and a login URL and key
-printed; /docs then loads nothing from another host (marked slow: real model, real server).
+"""scripts/demo.sh, as a newcomer runs it from a fresh clone, ends with the service answering and a
+login URL and key printed; /docs then loads nothing from another host, the digest the README names
+is written, and the clone stays clean (marked slow: real model, real server).
 
-The script runs with the current virtualenv (DEMO_VENV) instead of building a new one, on a free
-port, writing into a temp directory; the test stops it (and so its server) afterwards.
+The repository is cloned (``git clone``: what is committed, nothing else) into a temp directory and
+its script runs there with the current virtualenv (DEMO_VENV: the clone's code runs over the
+installed dependencies, nothing is reinstalled), on a free port; the test stops it (and so its
+server) afterwards.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,16 +44,28 @@ def _read_until_key(proc: subprocess.Popen[str], timeout: float) -> tuple[str, s
     raise AssertionError("demo.sh printed no key in time:\n" + "".join(seen[-30:]))
 
 
-def test_demo_script_ends_with_a_running_service_and_a_key(tmp_path: Path) -> None:
+def _clone(tmp_path: Path) -> Path:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout of the repository")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True, timeout=120)
+    return clone.resolve()
+
+
+def test_demo_script_from_a_fresh_clone_ends_with_a_running_service_and_a_key(tmp_path: Path) -> None:
+    clone = _clone(tmp_path)
     port = free_port()
-    env = {**os.environ, "DEMO_VENV": str(Path(sys.executable).parent.parent), "DEMO_OUT": str(tmp_path / "demo"),
-           "DEMO_WEEKS": "2", "PORT": str(port), "HOST": "127.0.0.1"}
-    proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "demo.sh")], cwd=ROOT, env=env, text=True,
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "FM_DATABASE_URL")}
+    env.update(DEMO_VENV=str(Path(sys.executable).parent.parent), DEMO_WEEKS="2", PORT=str(port), HOST="127.0.0.1")
+    proc = subprocess.Popen(["bash", "scripts/demo.sh"], cwd=clone, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         out, key = _read_until_key(proc, timeout=900)
+        assert f"demo: the code in {clone}," in out  # the clone's code, not the checkout the venv was built from
         assert f"{base}/login" in out
+        for ext in ("md", "json", "html"):  # as the README says
+            assert (clone / "demo_out" / f"digest-2026-W46.{ext}").stat().st_size > 0
         assert httpx.get(f"{base}/healthz", timeout=10).json()["status"] == "ok"
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
         docs = httpx.get(f"{base}/docs", timeout=10)
@@ -67,3 +83,5 @@ def test_demo_script_ends_with_a_running_service_and_a_key(tmp_path: Path) -> No
         proc.stdout.close()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{base}/healthz", timeout=2)
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True)
+    assert status.stdout == "", f"the demo left the clone dirty:\n{status.stdout}"

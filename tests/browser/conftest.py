@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ from feedback_miner.adapters.store import open_store
 from feedback_miner.demo.generate import write_demo_csv
 from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
 from tests.api.live import live_server
-from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,6 +38,7 @@ class Live:
     base: str
     keys: dict[str, str]  # role → plain key
     names: dict[str, str]  # role → key name (the reviewer name the audit trail shows)
+    facts: dict[str, str] = field(default_factory=dict)  # what a fixture set up between runs (e.g. a fixed id)
 
     def api(self, role: str) -> httpx.Client:
         return httpx.Client(base_url=self.base, timeout=120, headers={"X-API-Key": self.keys[role]})
@@ -68,16 +69,19 @@ def _need(what: str, ok: bool) -> None:
 
 
 @pytest.fixture(scope="session")
-def out_root() -> Path:
-    """Screenshots go under $FM_TEST_OUTPUT (default test-output/ at the repo root)."""
-    p = Path(os.environ.get("FM_TEST_OUTPUT") or ROOT / "test-output") / "browser"
+def out_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Screenshots go under $FM_TEST_OUTPUT/browser when it is set (scripts/test.sh: test-output/, kept
+    as CI artefacts), else under the session's pytest tmp path."""
+    base = os.environ.get("FM_TEST_OUTPUT")
+    p = Path(base) / "browser" if base else tmp_path_factory.mktemp("screenshots")
     p.mkdir(parents=True, exist_ok=True)
     return p
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    d = tmp_path_factory.mktemp("browser")
+@contextmanager
+def seeded_server(d: Path, after_run: Callable[[Live, str], None] | None = None) -> Iterator[Live]:
+    """The real server over a SQLite store of two demo weeks, both run (``after_run(live, week)``
+    is called after each week's run, e.g. to mark a problem fixed before the next one)."""
     url = f"sqlite:///{d / 'pages.db'}"
     store = open_store(url)
     write_demo_csv(d / "demo.csv", weeks=2, end_week=WEEKS[-1], per_week=60)
@@ -88,9 +92,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     names = {"lead": "Lee Lead", "reader": "Rae Reader", "admin": "Ada Admin"}
     keys = {role: create_key(store, role=role, name=name)[0] for role, name in names.items()}
     with live_server(url, log=d / "server.log") as base:
-        lv = Live(base, keys, names)
+        lv = Live(base, keys, names, facts={"csv": str(d / "demo.csv")})
         for w in WEEKS:
             assert run_and_wait(lv, w)["status"] == "done"
+            if after_run is not None:
+                after_run(lv, w)
+        yield lv
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    with seeded_server(tmp_path_factory.mktemp("browser")) as lv:
         yield lv
 
 

@@ -173,3 +173,23 @@ def test_problem_page_and_mark_fixed(app: App) -> None:
     assert c.get("/problems/none-999").status_code == 404 and c.get("/digest/2020-W01").status_code == 404
     export = c.get(f"/digest/{WEEK}/export", params={"format": "md"})
     assert export.status_code == 200 and WEEK in export.text and "attachment" in export.headers["content-disposition"]
+
+
+def test_followup_page_for_leads_only(app: App) -> None:
+    c, keys, _ = app
+    login(c, keys["lead"])
+    pid = re.search(r'href="/problems/([^"/]+)"', c.get(f"/digest/{WEEK}").text).group(1)  # type: ignore[union-attr]
+    api = c.get(f"/v1/problems/{pid}/followup", headers=auth(keys["lead"])).json()
+    problem = c.get(f"/problems/{pid}").text
+    assert f'href="/problems/{pid}/followup"' in problem and f"{api['customers']} customer" in problem
+    page = c.get(f"/problems/{pid}/followup")
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.text.count("<td data-label=\"Customer\">") == api["customers"]  # one row per customer, as the API
+    csv = c.get(f"/problems/{pid}/followup.csv")
+    assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
+    assert csv.text.splitlines()[0].startswith("customer_id,") and len(csv.text.splitlines()) == api["customers"] + 1
+    assert c.get("/problems/none-999/followup").status_code == 404
+    login(c, keys["reader"])
+    assert "/followup" not in c.get(f"/problems/{pid}").text
+    assert c.get(f"/problems/{pid}/followup").status_code == 403
+    assert c.get(f"/problems/{pid}/followup.csv").status_code == 403
