@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from feedback_miner.domain.format import plural
 from feedback_miner.domain.pii_policy import (
     ID_FIELDS,
     LABEL_FIELDS,
@@ -70,7 +71,7 @@ class IngestReport:
 
     def summary(self) -> str:
         return (
-            f"{self.read} rows read: {self.stored} stored, {self.updated} updated, "
+            f"{plural(self.read, 'row')} read: {self.stored} stored, {self.updated} updated, "
             f"{self.duplicates} duplicates skipped, {self.rejected} rejected"
         )
 
