@@ -102,6 +102,19 @@ def test_titles_are_whole_phrases_never_cut_mid_phrase() -> None:
     assert cands[0].text.lower() in {"account is locked", "code says invalid"}
 
 
+def test_titles_never_open_on_a_verb_whose_subject_was_left_behind() -> None:
+    from feedback_miner.stages.titles import candidates, outside_counts
+
+    members = ["Tracking says delivered but nothing came", "tracking says delivered, no parcel here",
+               "The tracking says delivered yet I have no parcel", "says delivered but it never arrived"]
+    X = HashingEmbedder().embed(members)
+    c = X.mean(axis=0)
+    cands = candidates(members, X, c / np.linalg.norm(c), outside_counts([members, ["card declined"]])[0], 1)
+    assert cands
+    assert all(not k.text.lower().startswith("says") for k in cands), [k.text for k in cands]  # "Says delivered"
+    assert any(k.text.lower() == "tracking says delivered" for k in cands), [k.text for k in cands]
+
+
 def test_error_codes_keep_their_case_in_titles_and_codes() -> None:
     members = ["PayPal payment fails with pp-1002", "paypal says error PP-1002 at checkout",
                "Can't pay with PayPal, PP-1002 again", "PP-1002 when paying with PayPal"]
