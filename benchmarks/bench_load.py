@@ -11,7 +11,7 @@ Seeding (not timed): two weeks of the bundled demo stream are ingested and the l
 (``feedback-miner ingest`` + ``run``, the real model), so there is a digest to read. Then, per
 configuration (``--workers``, each ``--rounds`` times, in alternating order), the real server is
 started (every worker loads the real model) and ``--clients`` threads, each with its own
-keep-alive ``httpx.Client``, send for ``--duration`` seconds a mix of
+keep-alive ``httpx.Client`` (connected 0.1 s apart), send for ``--duration`` seconds a mix of
 
 * ``POST /v1/feedback``: a batch of ``--batch`` items with unique external ids (25 % of requests),
 * ``POST /v1/classify``: one comment (50 %),
@@ -57,6 +57,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._common import log
 
 WEEK = "2026-W46"
+# 16 connections opened in the same instant mostly land on one worker (the worker woken first accepts
+# the whole backlog: asyncio accepts in batches); one every 0.1 s spreads them as clients arriving do.
+STAGGER_S = 0.1
 MIX: tuple[tuple[str, float], ...] = (("feedback", 0.25), ("classify", 0.50), ("digest", 0.25))
 
 
@@ -152,6 +155,7 @@ def _client_loop(i: int, base: str, keys: dict[str, str], texts: list[str], tag:
     rng = random.Random(1000 + i)
     kinds, weights = [k for k, _ in MIX], [w for _, w in MIX]
     seq = 0
+    time.sleep(i * STAGGER_S)  # connect one after another, as clients do, not all in one instant
     with httpx.Client(base_url=base, timeout=120) as c:
         workers_seen.append(int(c.get("/readyz").json()["checks"]["worker"]))  # which worker took this connection
         while time.monotonic() < start:
@@ -255,7 +259,7 @@ def run_config(url: str, workers: int, args: argparse.Namespace, keys: dict[str,
         log(f"{workers} worker(s) ready in {time.perf_counter() - t0:.0f} s: {sorted(pids)}")
         tag = f"w{workers}-{uuid.uuid4().hex[:8]}"
         tally, seen = Tally(), list[int]()
-        start = time.monotonic() + 2.0  # every client connected and waiting
+        start = time.monotonic() + 1.0 + STAGGER_S * args.clients  # every client connected and waiting
         stop = start + args.duration
         threads = [threading.Thread(target=_client_loop, args=(i, base, keys, texts, tag, args.batch, start, stop,
                                                                tally, seen), daemon=True)
