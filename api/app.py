@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.metrics import ApiMetrics, MetricsMiddleware
+from api.model_sync import ModelChangeLock, ServedClassifierSync
 from api.routes import feedback, followup, health, pages, reports, review, webhooks
 from api.security import LoginRateLimitMiddleware, SecurityHeadersMiddleware
 from api.services import Services
@@ -88,10 +88,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
     install_error_handlers(app)
-    app.state.model_lock = threading.Lock()  # one retrain or rollback at a time
+    app.state.model_lock = ModelChangeLock(settings.models_dir)  # one retrain or rollback at a time, across workers
     for r in (feedback.router, webhooks.router, reports.router, review.router, health.router, followup.router):
         app.include_router(r)
     pages.install(app)  # templates, static files, session signer, the pages' routes and error page
+    app.add_middleware(ServedClassifierSync)  # follow a version another worker promoted
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(LoginRateLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
