@@ -51,17 +51,28 @@ class Worker:
     def _on(self) -> int:
         return int(self.client.get("/readyz").json()["checks"]["worker"])
 
+    def _repin(self) -> None:
+        """uvicorn closes a connection idle for 5 s (e.g. while the other worker was still loading its
+        model): open new ones until one reaches this worker again."""
+        for _ in range(200):
+            if self._on() == self.pid:
+                return
+            base = self.client.base_url
+            self.client.close()
+            self.client = httpx.Client(base_url=base, timeout=60)
+        raise AssertionError(f"no new connection reached worker {self.pid}")
+
     def request(self, method: str, url: str, *, cookie: str | None = None, **kw: Any) -> httpx.Response:
         """``method url`` on this worker (checked before and after on the same connection); cookies
         only as given (the client's own jar is emptied around each request)."""
-        assert self._on() == self.pid, "the pinned connection moved to another worker"
+        self._repin()
         self.client.cookies.clear()
         headers = dict(kw.pop("headers", {}))
         if cookie:
             headers["Cookie"] = cookie
         r = self.client.request(method, url, headers=headers, **kw)
         self.client.cookies.clear()
-        assert self._on() == self.pid, "the pinned connection moved to another worker"
+        assert self._on() == self.pid, "the connection moved to another worker during the request"
         return r
 
 
