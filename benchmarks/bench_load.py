@@ -1,6 +1,6 @@
 """Load benchmark: ``feedback-miner serve --workers N`` on PostgreSQL, 16 concurrent clients.
 
-    python benchmarks/bench_load.py [--db postgresql+psycopg://...] [--workers 1 2] [--duration 30]
+    python benchmarks/bench_load.py [--db postgresql+psycopg://...] [--configs 1 2 2:1] [--duration 30]
                                     [--clients 16] [--batch 20] [--rounds 2] [--out benchmarks/results/load.json]
 
 Without ``--db`` it uses the server in ``FM_TEST_POSTGRES_URL``, or restarts itself under
@@ -9,9 +9,11 @@ A fresh database is created on that server and dropped at the end.
 
 Seeding (not timed): two weeks of the bundled demo stream are ingested and the last one is run
 (``feedback-miner ingest`` + ``run``, the real model), so there is a digest to read. Then, per
-configuration (``--workers``, each ``--rounds`` times, in alternating order), the real server is
+configuration (``--configs``: ``N`` workers with the shipped settings, ``N:T`` with
+``FM_ONLINE_THREADS=T``; each ``--rounds`` times, in alternating order), the real server is
 started (every worker loads the real model) and ``--clients`` threads, each with its own
-keep-alive ``httpx.Client`` (connected 0.1 s apart), send for ``--duration`` seconds a mix of
+keep-alive ``httpx.Client`` (connected 0.1 s apart, and re-connected until each worker holds
+an equal share of the connections, as a least-connections balancer would give), send for ``--duration`` seconds a mix of
 
 * ``POST /v1/feedback``: a batch of ``--batch`` items with unique external ids (25 % of requests),
 * ``POST /v1/classify``: one comment (50 %),
@@ -150,14 +152,46 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass
+class Placement:
+    """Which worker each client's connection reached: first as accepted, then as balanced."""
+
+    per_worker: int  # at most this many connections on one worker (clients / workers, rounded up)
+    first: Counter[int] = field(default_factory=Counter)
+    final: Counter[int] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _connect(base: str, placement: Placement) -> httpx.Client:
+    """A keep-alive connection to a worker that has fewer than its share, as a least-connections
+    balancer in front would give (the kernel alone often gives one worker most of them)."""
+    for attempt in range(100):
+        c = httpx.Client(base_url=base, timeout=120)
+        pid = int(c.get("/readyz").json()["checks"]["worker"])
+        with placement.lock:
+            if attempt == 0:
+                placement.first[pid] += 1
+            if placement.final[pid] < placement.per_worker or attempt == 99:
+                placement.final[pid] += 1
+                return c
+        c.close()
+    raise AssertionError("unreachable")
+
+
 def _client_loop(i: int, base: str, keys: dict[str, str], texts: list[str], tag: str, batch: int,
-                 start: float, stop: float, tally: Tally, workers_seen: list[int]) -> None:
+                 start: float, stop: float, tally: Tally, placement: Placement) -> None:
     rng = random.Random(1000 + i)
     kinds, weights = [k for k, _ in MIX], [w for _, w in MIX]
     seq = 0
     time.sleep(i * STAGGER_S)  # connect one after another, as clients do, not all in one instant
-    with httpx.Client(base_url=base, timeout=120) as c:
-        workers_seen.append(int(c.get("/readyz").json()["checks"]["worker"]))  # which worker took this connection
+    try:
+        c = _connect(base, placement)
+    except httpx.HTTPError as exc:  # counted, never silently a client fewer
+        with tally.lock:
+            tally.errors["connect"] += 1
+            tally.error_samples.append(f"connect: {type(exc).__name__}: {exc}")
+        return
+    try:
         while time.monotonic() < start:
             time.sleep(0.005)
         while time.monotonic() < stop:
@@ -194,14 +228,18 @@ def _client_loop(i: int, base: str, keys: dict[str, str], texts: list[str], tag:
                     tally.errors[kind] += 1
                     if len(tally.error_samples) < 5:
                         tally.error_samples.append(f"{kind}: {detail}")
+    finally:
+        c.close()
 
 
-def _start_server(url: str, workers: int, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def _start_server(url: str, workers: int, port: int, log_path: Path,
+                  threads: int | None) -> subprocess.Popen[bytes]:
+    env = {**_env(), **({"FM_ONLINE_THREADS": str(threads)} if threads else {})}
     with log_path.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "feedback_miner.cli", "serve", "--workers", str(workers), "--host", "127.0.0.1",
              "--port", str(port), "--db", url],
-            cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _wait_ready(base: str, workers: int, proc: subprocess.Popen[bytes], log_path: Path,
@@ -248,21 +286,23 @@ def _rows_found(url: str, tag: str) -> int:
         store.engine.dispose()
 
 
-def run_config(url: str, workers: int, args: argparse.Namespace, keys: dict[str, str], texts: list[str],
+def run_config(url: str, config: str, args: argparse.Namespace, keys: dict[str, str], texts: list[str],
                tmp: Path, pg_pid: int | None) -> dict[str, Any]:
+    w_text, _, t_text = config.partition(":")
+    workers, onnx_threads = int(w_text), int(t_text) if t_text else None
     port, log_path = _port(), tmp / f"server-{workers}w-{uuid.uuid4().hex[:6]}.log"
     base = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
-    proc = _start_server(url, workers, port, log_path)
+    proc = _start_server(url, workers, port, log_path, onnx_threads)
     try:
         pids = _wait_ready(base, workers, proc, log_path)
         log(f"{workers} worker(s) ready in {time.perf_counter() - t0:.0f} s: {sorted(pids)}")
         tag = f"w{workers}-{uuid.uuid4().hex[:8]}"
-        tally, seen = Tally(), list[int]()
-        start = time.monotonic() + 1.0 + STAGGER_S * args.clients  # every client connected and waiting
+        tally, placement = Tally(), Placement(per_worker=-(-args.clients // workers))
+        start = time.monotonic() + 3.0 + STAGGER_S * args.clients  # every client connected and waiting
         stop = start + args.duration
         threads = [threading.Thread(target=_client_loop, args=(i, base, keys, texts, tag, args.batch, start, stop,
-                                                               tally, seen), daemon=True)
+                                                               tally, placement), daemon=True)
                    for i in range(args.clients)]
         for th in threads:
             th.start()
@@ -288,7 +328,9 @@ def run_config(url: str, workers: int, args: argparse.Namespace, keys: dict[str,
     found = _rows_found(url, tag)
     n = sum(len(v) for v in tally.lat.values())
     res = {
+        "config": config,
         "workers": workers,
+        "online_threads": onnx_threads or "shipped (2)",
         "clients": args.clients,
         "duration_s": round(wall, 1),
         "requests": n,
@@ -304,14 +346,15 @@ def run_config(url: str, workers: int, args: argparse.Namespace, keys: dict[str,
         "items_answered_stored": tally.items_stored,
         "rows_in_store": found,
         "rows_lost": tally.items_stored - found,
-        "loadavg_1m": {"before": round(load_before, 2), "mean": round(statistics.fmean(loads), 2),
-                       "max": round(max(loads), 2)},
+        "loadavg_1m": {"before": round(load_before, 2), "mean": round(statistics.fmean(loads or [load_before]), 2),
+                       "max": round(max(loads or [load_before]), 2)},
         "cpu": {**cpu, "server_ms_per_request": round(1000 * float(cpu["server_s"] or 0) / max(n, 1), 2)},
         "worker_rss_mb": rss,
-        "connections_per_worker": dict(Counter(seen)),
+        "connections_per_worker": dict(placement.final),  # balanced (see _connect)
+        "connections_as_first_accepted": dict(placement.first),
         "same_workers_after": still == pids,  # no worker died and was replaced during the run
     }
-    log(f"{workers}w: {res['throughput_rps']} req/s, errors {res['errors']}, rows lost {res['rows_lost']}, "
+    log(f"{config}: {res['throughput_rps']} req/s, errors {res['errors']}, rows lost {res['rows_lost']}, "
         f"load {res['loadavg_1m']['mean']}, server CPU {cpu['server_s']} s in {wall:.0f} s wall")
     return res
 
@@ -319,7 +362,8 @@ def run_config(url: str, workers: int, args: argparse.Namespace, keys: dict[str,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", help="PostgreSQL URL of a server to create a scratch database on")
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--configs", nargs="+", default=["1", "2", "2:1"],
+                    help="N (workers) or N:T (workers, FM_ONLINE_THREADS)")
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--batch", type=int, default=20)
@@ -345,7 +389,7 @@ def main() -> None:
             keys, texts = seed(url, Path(d))
             pg_pid = _postgres_pid(int(base.port or 5432))
             for r in range(args.rounds):
-                order = args.workers if r % 2 == 0 else list(reversed(args.workers))
+                order = args.configs if r % 2 == 0 else list(reversed(args.configs))
                 for w in order:
                     runs.append({"round": r + 1, **run_config(url, w, args, keys, texts, Path(d), pg_pid)})
     finally:
@@ -360,7 +404,8 @@ def main() -> None:
         "store": f"PostgreSQL {base.host}:{base.port} (scratch database)",
         "mix": dict(MIX),
         "batch_items": args.batch,
-        "settings": "shipped defaults (FM_ONLINE_THREADS=2 per worker, int8 ONNX online model, FM_KEY_CACHE_TTL_S=0)",
+        "settings": "shipped defaults (int8 ONNX online model, FM_ONLINE_THREADS=2 per worker unless the config "
+                    "says N:T, FM_KEY_CACHE_TTL_S=0)",
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
