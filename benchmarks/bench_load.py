@@ -359,6 +359,32 @@ def run_config(url: str, config: str, args: argparse.Namespace, keys: dict[str, 
     return res
 
 
+def auth_cost(url: str, n: int = 2000) -> dict[str, Any]:
+    """What checking a good key costs per request, in this process against the store: the shipped
+    way (key and block read from the store each time, ``FM_KEY_CACHE_TTL_S=0``) and with a 5 s
+    in-process cache of verified keys (block still read from the store)."""
+    from api.auth import check_key
+    from feedback_miner.adapters.keys import KeyCache, create_key
+    from feedback_miner.adapters.ratelimit import FailureLimiter
+    from feedback_miner.adapters.store import open_store
+
+    store = open_store(url)
+    key = create_key(store, role="reader", name="auth cost")[0]
+    limiter, out = FailureLimiter(store), {}
+    try:
+        for ttl in (0.0, 5.0):
+            cache = KeyCache(store, ttl_s=ttl)
+            check_key(cache, limiter, "127.0.0.1", key)  # warm the pool (and the cache)
+            w0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(n):
+                check_key(cache, limiter, "127.0.0.1", key)
+            out[f"ttl_{ttl:g}s"] = {"wall_us_per_check": round(1e6 * (time.perf_counter() - w0) / n, 1),
+                                    "cpu_us_per_check_this_process": round(1e6 * (time.process_time() - c0) / n, 1)}
+    finally:
+        store.engine.dispose()
+    return {"checks": n, "loadavg_1m": round(os.getloadavg()[0], 2), **out}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", help="PostgreSQL URL of a server to create a scratch database on")
@@ -369,6 +395,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
+    ap.add_argument("--auth-only", action="store_true",
+                    help="only time the per-request key check against a scratch database (→ auth_check.json)")
     args = ap.parse_args()
     server = args.db or os.environ.get("FM_TEST_POSTGRES_URL")
     if not server:  # a throwaway cluster for this run; it sets FM_TEST_POSTGRES_URL
@@ -384,6 +412,21 @@ def main() -> None:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
     runs: list[dict[str, Any]] = []
+    if args.auth_only:
+        try:
+            res = {"benchmark": "bench_load --auth-only", "command": "python benchmarks/bench_load.py --auth-only",
+                   "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                   "postgresql": auth_cost(url)}
+            with tempfile.TemporaryDirectory(prefix="fm-auth-") as d:
+                res["sqlite"] = auth_cost(f"sqlite:///{d}/auth.db")
+        finally:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        out_path = args.out.parent / "auth_check.json"
+        out_path.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        log(f"wrote {out_path}: {json.dumps(res)}")
+        return
     try:
         with tempfile.TemporaryDirectory(prefix="fm-load-") as d:
             keys, texts = seed(url, Path(d))
