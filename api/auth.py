@@ -3,8 +3,8 @@
 Keys travel in ``X-API-Key`` or ``Authorization: Bearer <key>``. Missing or invalid → 401; a
 valid key without the role → 403; a client with too many failed key checks → 429 with
 ``Retry-After`` (see :mod:`feedback_miner.adapters.ratelimit`). ``admin`` may do everything.
-There is no default key. Verified keys are cached (:class:`feedback_miner.adapters.keys.KeyCache`):
-a revoked key stops working at once in the revoking process, within ``KEY_CACHE_TTL_S`` elsewhere.
+There is no default key. Each request checks the key in the store (``FM_KEY_CACHE_TTL_S`` = 0, the
+default), so a key revoked anywhere is refused at once by every worker process.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ Svc = Annotated[Services, Depends(get_services)]
 
 
 def check_key(cache: KeyCache, limiter: FailureLimiter, client: str, given: str) -> ApiKey:
-    """The key's record; :class:`AuthError` (counted against ``client``) or :class:`RateLimited`."""
+    """The key's record; :class:`AuthError` (counted against ``client``) or :class:`RateLimited`.
+
+    The block is read from the store on every request, so a client blocked through one worker is
+    refused by every worker, whatever key it sends."""
     limiter.check_local(client)
-    found = cache.cached(given)
-    if found is not None:
-        return found
     limiter.check(client)
     try:
         return cache.verify(given)

@@ -1,7 +1,9 @@
 """Signed session cookies for the pages: log in once with an API key, then browse with a cookie.
 
 The cookie holds ``{key id, CSRF token, issued at}`` signed with HMAC-SHA256 — never the key
-itself. Every request re-reads the key's record, so revoking a key ends its sessions at once.
+itself. Every request re-reads the key's record, so revoking a key ends its sessions at once. The
+signing key is ``FM_SESSION_SECRET`` or, unset, one generated once and kept in the store, so every
+worker process of ``serve --workers N`` accepts the sessions of the others.
 Cookies are HttpOnly and SameSite=Lax (and Secure when served over https). Page writes also need
 the session's CSRF token, sent in a hidden form field. The session cookie authenticates the pages
 only: the ``/v1`` API still needs the key in a header.
@@ -23,6 +25,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from feedback_miner.adapters import queries
+from feedback_miner.adapters.app_secrets import shared_secret
+from feedback_miner.adapters.store import Store
 from feedback_miner.config import Settings
 from feedback_miner.errors import ConfigError
 
@@ -46,6 +50,7 @@ __all__ = [
 SESSION_COOKIE = "fm_session"
 LOGIN_COOKIE = "fm_login"  # double-submit token of the login form (there is no session yet)
 MAX_AGE_S = 12 * 3600
+SESSION_SECRET_NAME = "page-sessions"  # its row in app_secrets when FM_SESSION_SECRET is unset
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,16 @@ class SessionSigner:
         self._secret, self.max_age_s = secret, max_age_s
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SessionSigner:
+    def from_settings(cls, settings: Settings, store: Store | None = None) -> SessionSigner:
+        """``FM_SESSION_SECRET`` when set; else the store's generated session key, the same in every
+        worker process (and across restarts); with neither (an app not yet started), a random one."""
         configured = getattr(settings, "session_secret", None)
         if configured:
             return cls(str(configured).encode("utf-8"))
-        # No secret configured: a random one for this process, never a fixed default. Sessions then
-        # end when the server restarts and are not shared between worker processes.
+        if store is not None:
+            return cls(shared_secret(store, SESSION_SECRET_NAME))
+        # Never a fixed default. The app's lifespan replaces this signer with the store's before the
+        # first request, so a per-process secret never signs a session of a running server.
         return cls(secrets.token_bytes(32))
 
     def _mac(self, body: str) -> str:

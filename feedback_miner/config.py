@@ -47,7 +47,15 @@ class Settings(BaseSettings):
         default=2, ge=1, le=64,
         description="Intra-op threads of the int8 ONNX session answering POST /v1/classify (the batch runtime uses "
         "one per worker; docs/PERFORMANCE.md).")
-    session_secret: str | None = Field(default=None, description="Signs page sessions; random per process if unset.")
+    session_secret: str | None = Field(
+        default=None,
+        description="Signs page sessions (at least 16 characters). Unset: a key generated once and kept in the "
+        "store (table app_secrets), shared by every worker process; set it to keep that key out of the database.")
+    key_cache_ttl_s: float = Field(
+        default=0.0, ge=0.0, le=60.0,
+        description="Seconds a verified API key is answered from a worker's memory. 0 (default): every request "
+        "checks the key in the store, so a revoked key is refused at once by every worker; above 0 saves that "
+        "read, and a key revoked from another process keeps working up to that long.")
     embed_batch_size: int = Field(default=64, ge=1, le=1024)
     jit_cache: bool = Field(
         default=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,9 +25,10 @@ def healthz() -> dict[str, Any]:
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health, "description": "Not ready"}})
 def readyz(request: Request) -> JSONResponse:
-    """Ready when the model and classifier are loaded and the store answers."""
+    """Ready when this worker process has loaded its model and classifier and the store answers
+    (``checks.worker`` is the answering process's id: each of ``serve --workers N`` answers for itself)."""
     svc = getattr(request.app.state, "services", None)
-    checks: dict[str, Any] = {"model": svc is not None and svc.embedder is not None}
+    checks: dict[str, Any] = {"model": svc is not None and svc.embedder is not None, "worker": os.getpid()}
     try:
         checks["store"] = bool(svc is not None and svc.store.ping())
     except FeedbackMinerError as exc:

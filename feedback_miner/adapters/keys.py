@@ -4,10 +4,11 @@ A key looks like ``fm_<prefix>_<secret>``. Only ``sha256(key)`` is stored (table
 with the prefix in clear so verification looks up one or two rows by prefix and compares hashes
 in constant time. The plain key is returned once, at creation, and never again.
 
-:class:`KeyCache` remembers verified keys so a request need not hit the store. Revocation ends a
-key at once in the process that revoked it (every cache of the process is invalidated) and within
-:data:`KEY_CACHE_TTL_S` seconds in every other process (a cached entry is re-checked against the
-store when it is older than that).
+:class:`KeyCache` remembers verified keys for ``ttl_s`` seconds so a request need not hit the store.
+Revocation ends a key at once in the process that revoked it (every cache of the process is
+invalidated) and within ``ttl_s`` in every other process. The API builds its cache with
+``Settings.key_cache_ttl_s``, 0 by default: every request then reads the key from the store, so a
+revocation holds at once in every worker process.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 A client (its address) with :data:`MAX_FAILURES` failed API-key checks or logins within one
 :data:`WINDOW_S`-second window is refused until that window ends (HTTP 429 with ``Retry-After``).
-Successful checks cost nothing here: only failures are written, and the store is read only when a
-key is not already in the verified-key cache.
+Only failures are written. :meth:`FailureLimiter.check` reads the store on every call, so a block
+counted by one worker process holds in every other at once; :meth:`FailureLimiter.check_local` is
+only a shortcut that refuses, without a store read, a client this process already saw blocked
+(nothing lifts a block early, so that memo can never disagree with the store).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 __all__ = [
     "api_keys",
+    "app_secrets",
     "auth_failures",
     "digests",
     "embeddings",
@@ -165,4 +166,11 @@ auth_failures = Table(  # failed key checks per client, in fixed windows (api/ra
     Column("bucket", String(200), primary_key=True),
     Column("window_start", Float, nullable=False),  # epoch seconds
     Column("failures", Integer, nullable=False),
+)
+
+app_secrets = Table(  # secrets every server process must share, e.g. the page-session key (0005)
+    "app_secrets", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

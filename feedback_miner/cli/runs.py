@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from feedback_miner.cli.app import DbOpt, SchedulerOpt, app, container, fail, handled, progress
+from feedback_miner.cli.app import DbOpt, SchedulerOpt, app, container, fail, handled, progress, settings
 from feedback_miner.cli.ingest import ingest_file
 
 if TYPE_CHECKING:
@@ -154,15 +154,37 @@ def demo(
     typer.echo(f"weekly digest: {(out / f'digest-{end_week}.md').resolve()}")
 
 
+WorkersOpt = Annotated[int, typer.Option(
+    min=1, max=64,
+    help="worker processes (uvicorn), each loading the model once; several workers are meant for a PostgreSQL "
+         "store (a SQLite file works, but its writers queue on one lock). Set FM_SESSION_SECRET so page sessions "
+         "do not depend on the store's generated secret; state shared by workers lives in the store")]
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     db: DbOpt = None,
+    workers: WorkersOpt = 1,
 ) -> None:
-    """Run the HTTP API (uvicorn) over the store; the model loads once at start-up."""
+    """Run the HTTP API (uvicorn) over the store; the model loads once at start-up, in each worker."""
+    import os
+
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, prepare_store
 
-    uvicorn.run(create_app(container(db).settings), host=host, port=port, log_level="info")
+    with handled():
+        s = settings(db)
+        prepare_store(s)  # migrations and the shared session secret, once, before any worker starts
+    if workers == 1:
+        uvicorn.run(create_app(s), host=host, port=port, log_level="info")
+        return
+    if s.database_url.startswith("sqlite"):
+        typer.secho(f"note: {workers} workers on a SQLite file: reads scale, writes queue on the file's lock; "
+                    "use PostgreSQL (--db postgresql+psycopg://...) for several workers in production", err=True)
+    # Each worker is a fresh process (spawned) that builds its own app from the environment.
+    os.environ["FM_DATABASE_URL"] = s.database_url
+    uvicorn.run("api.app:create_app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="info")
