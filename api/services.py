@@ -151,6 +151,7 @@ class Services:
     def start_run(self, week: str | None) -> dict[str, Any]:
         """Start the weekly run in a background thread; :class:`ConflictError` if one is running."""
         from feedback_miner.bootstrap import run_options
+        from feedback_miner.services.lease import run_owner
         from feedback_miner.services.weekly import run_week
 
         week = check_week(week) if week else last_complete_week(datetime.now(UTC))
@@ -158,13 +159,17 @@ class Services:
             raise NotFoundError(f"no feedback stored for week {week}; ingest some first")
         s = self.settings
         with self._run_lock:
-            if self.run_busy():
+            if self._run_thread is not None and self._run_thread.is_alive():
                 raise ConflictError("a run is already in progress; wait for it to finish (GET /v1/runs)")
+            opts = run_options(s)
+            # Claim the lease before answering, so that of two workers asked at once one answers 409
+            # (ConflictError from the store) instead of both answering 202.
+            run_id = self.store.claim_run(week, owner=run_owner(), stale_after_s=opts.stale_after_s)
 
             def work() -> None:
                 try:
                     run_week(self.store, self.embedder, self.clf, week=week, classifier_version=self.classifier_version,
-                             options=run_options(s))
+                             options=opts, claimed_run=run_id)
                 except Exception:
                     log.exception("weekly run for %s failed", week)
                 finally:

@@ -60,15 +60,23 @@ def _now() -> datetime:
 def run_week(
     store: FeedbackStore, embedder: Embedder, clf: Classifier, *, week: str, classifier_version: str,
     options: RunOptions | None = None, progress: Progress | None = None, owner: str | None = None,
+    claimed_run: int | None = None,
 ) -> Digest:
-    """Run one ISO week and store its digest; returns the digest."""
+    """Run one ISO week and store its digest; returns the digest. ``claimed_run``: the id of a run
+    lease the caller already holds (``store.claim_run``), e.g. the API claiming before it answers 202."""
     opts = options or RunOptions()
     progress = progress or NullProgress()
-    week_bounds(week)  # validates (InputError)
-    items = store.feedback_in_weeks([week])
-    if not items:
-        raise NotFoundError(f"no feedback stored for week {week}; ingest some first (feedback-miner ingest FILE)")
-    run_id = store.claim_run(week, owner=owner or run_owner(), stale_after_s=opts.stale_after_s)
+    try:
+        week_bounds(week)  # validates (InputError)
+        items = store.feedback_in_weeks([week])
+        if not items:
+            raise NotFoundError(f"no feedback stored for week {week}; ingest some first (feedback-miner ingest FILE)")
+    except BaseException as exc:
+        if claimed_run is not None:
+            store.finish_run(claimed_run, "failed", error=f"{exc.__class__.__name__}: {exc}")
+        raise
+    run_id = claimed_run if claimed_run is not None else store.claim_run(
+        week, owner=owner or run_owner(), stale_after_s=opts.stale_after_s)
     try:
         with heartbeat_while(store, run_id, every_s=opts.heartbeat_s):
             digest = _run(store, embedder, clf, items, week, classifier_version, opts, progress, run_id)

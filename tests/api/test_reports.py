@@ -148,3 +148,24 @@ def test_second_run_while_running_is_409_and_unknown_week_404(settings: Settings
         assert r.status_code == 409 and "in progress" in r.json()["message"]
         emb.gate.set()
         assert wait_done(c, keys["admin"], WEEK)["status"] == "done"
+
+
+def test_run_lease_is_claimed_before_the_202(settings: Settings, store: Any, keys: dict[str, str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two API workers asked at once: the lease is taken before answering, so the second gets 409
+    (before, the claim ran in the background thread and both answered 202)."""
+    emb = HashingEmbedder()
+    with TestClient(create_app(settings, embedder=emb, classifier=keyword_classifier(emb), store=store)) as c:
+        ingest(c, keys["ingest"], demo_items(weeks=1, per_week=40))
+        import feedback_miner.services.weekly as weekly
+
+        release = threading.Event()
+        monkeypatch.setattr(weekly, "run_week", lambda *a, **k: release.wait(30))  # a run that only waits
+        assert c.post("/v1/runs", json={"week": WEEK}, headers=auth(keys["admin"])).status_code == 202
+        held = store.running_run()
+        assert held is not None and held.week == WEEK
+        with TestClient(create_app(settings, embedder=emb, classifier=keyword_classifier(emb), store=store)) as other:
+            r = other.post("/v1/runs", json={"week": WEEK}, headers=auth(keys["admin"]))
+            assert r.status_code == 409 and "in progress" in r.json()["message"]
+        release.set()
+        store.finish_run(held.id, "failed", error="test: released")
