@@ -17,7 +17,7 @@ import numpy as np
 
 from feedback_miner.errors import InputError
 
-__all__ = ["MCS_GRID", "ClusterParams", "auto_min_cluster_size", "centroids", "cluster_embeddings", "select_min_size", "split_oversized"]
+__all__ = ["MCS_GRID", "ClusterParams", "auto_min_cluster_size", "centroids", "cluster_embeddings", "select_min_size"]
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,6 @@ class ClusterParams:
     # the group is made of larger dense groups (select_min_size; "eom" when that size is twice the
     # floor or more). "leaf" / "eom": that method at min_cluster_size (0 = auto_min_cluster_size(n)).
     selection: str = "auto"
-    # A cluster more than split_ratio times the median cluster of its group (and of 30 texts or more)
-    # is clustered again on its own members (leaf selection); 0 = never (see split_oversized).
-    split_ratio: float = 3.0
 
     def __post_init__(self) -> None:
         if self.min_cluster_size < 0 or self.min_cluster_size == 1:
@@ -44,8 +41,6 @@ class ClusterParams:
             raise InputError(f"n_neighbors must be >= 2, got {self.n_neighbors}")
         if self.selection not in ("auto", "leaf", "eom"):
             raise InputError(f"selection must be 'auto', 'leaf' or 'eom', got {self.selection!r}")
-        if self.split_ratio < 0:
-            raise InputError(f"split_ratio must be >= 0, got {self.split_ratio}")
         if not -1.0 <= self.assign_threshold <= 1.0:
             raise InputError(f"assign_threshold must be in [-1, 1], got {self.assign_threshold}")
 
@@ -152,39 +147,4 @@ def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np
         best = sims.argmax(axis=1)
         noise = (labels == -1) & (sims[np.arange(n), best] >= params.assign_threshold)
         labels[noise] = keys[best[noise]]
-    if params.split_ratio and not params.min_cluster_size:
-        labels = split_oversized(X, labels, params)
     return labels
-
-
-SPLIT_MIN_SIZE = 30
-
-
-def split_oversized(X: np.ndarray, labels: np.ndarray, params: ClusterParams) -> np.ndarray:
-    """Cluster again, on its own members, every cluster over ``params.split_ratio`` times the group's
-    median cluster: in one UMAP of a whole category a few close problems can fall into one lump
-    ("card payment reverted / pending / declined", 136 texts, a quarter of them one intent), which
-    a UMAP of the lump alone tells apart. Members the second pass leaves out stay in the lump.
-    Measured with ``benchmarks/bench_problems.py``: banking77 ARI 0.574 -> 0.596, purity 0.719 -> 0.740,
-    problems per intent 1.12 -> 1.16; bitext (clusters of even size) unchanged."""
-    keys = [int(k) for k in sorted(set(labels.tolist())) if k >= 0]
-    if len(keys) < 2:
-        return labels
-    sizes = {k: int((labels == k).sum()) for k in keys}
-    limit = params.split_ratio * float(np.median(list(sizes.values())))
-    out = labels.copy()
-    nxt = max(keys) + 1
-    inner = ClusterParams(dims=params.dims, n_neighbors=params.n_neighbors, assign_threshold=params.assign_threshold,
-                          random_state=params.random_state, selection="leaf", split_ratio=0)
-    for k in keys:
-        if sizes[k] <= limit or sizes[k] < SPLIT_MIN_SIZE:
-            continue
-        idx = np.where(labels == k)[0]
-        sub = cluster_embeddings(X[idx], inner)
-        parts = sorted(int(s) for s in set(sub.tolist()) if s >= 0)
-        if len(parts) < 2:
-            continue
-        for part in parts[1:]:
-            out[idx[sub == part]] = nxt
-            nxt += 1
-    return out
