@@ -88,7 +88,11 @@ def instrument(clock: StageClock) -> None:
         (uu, "fuzzy_simplicial_set", "UMAP: fuzzy simplicial set"),
         (uu, "simplicial_set_embedding", "UMAP: embedding (spectral init + SGD)"),
         (hdbscan.HDBSCAN, "fit", "HDBSCAN"), (nd.Dispatcher, "_compile_for_args", "numba JIT compile/load"),
-        (problems, "keywords_by_cluster", "keywords (c-TF-IDF)"), (problems, "title_for", "titles"),
+        (problems, "merge_clusters", "merge near duplicates"), (problems, "praise_share", "praise share"),
+        (problems, "keywords_by_cluster", "keywords (c-TF-IDF)"), (problems, "outside_counts", "titles: outside counts"),
+        (problems, "candidates", "titles: candidates"), (problems, "rerank", "titles: rerank (embeds phrases)"),
+        (problems, "assign_titles", "titles: assign"), (problems, "fallback_title", "titles: fallback"),
+        (analysis, "executive_summary", "executive summary"), (analysis, "severe_of", "severe unclustered"),
         (problems, "diverse_quotes", "quotes"), (problems.scoring, "severity_terms", "severity"),
         (problems, "breakdowns", "breakdowns"), (problems, "error_codes", "error codes"),
         (analysis, "attach_satisfaction", "satisfaction"), (analysis, "digest_of", "digest"),
@@ -222,6 +226,7 @@ def run_cluster(spec: dict[str, Any]) -> None:
     instrument(clock)
     imports = time.process_time() - c0
     clf, _ = load_classifier(Path(__file__).resolve().parents[1] / "models" / "classifier")
+    emb = make_embedder(spec.get("runtime", "onnx-int8"), {})
     ids, docs = _read_docs(spec["csv"])
     X = np.load(spec["vectors"])
     now = datetime(2026, 11, 16, tzinfo=UTC)
@@ -230,10 +235,10 @@ def run_cluster(spec: dict[str, Any]) -> None:
     t, c = time.perf_counter(), time.process_time()
     preds = clf.predict(X)
     cats = [p.category for p in preds]
-    found = analysis.find_problems(items, X, cats)
+    found = analysis.find_problems(items, X, cats, embedder=emb)  # as analyze: titles re-ranked with the model
     by_id = {it.id: it for it in items if it.id is not None}
     analysis.attach_satisfaction(found.problems, by_id, now=now)
-    analysis.digest_of(found, cats, by_id, period="all", top_n=10, now=now)
+    analysis.digest_of(found, cats, by_id, period="all", top_n=10, now=now, items=items)
     post = (time.perf_counter() - t, time.process_time() - c)
     Path(spec["out"]).write_text(json.dumps({"problem_of": found.problem_of,
                                              "titles": {p.id: p.title for p in found.problems}}) + "\n")

@@ -13,6 +13,11 @@ benchmarks can measure them before the lead wires them in (docs/PERFORMANCE.md, 
 * ``titles``   — one pass of phrase extraction per category instead of one per cluster over all
                  other texts (wire: ``stages/describe.py`` + ``stages/problems.py``); same titles.
 * ``parallel`` — categories clustered in two processes (wire: ``stages/problems.py``); same labels.
+* ``dmat``     — UMAP's small-data cosine distance matrix in one compiled loop,
+                 ``feedback_miner.stages.umap_distances.install()`` (wire: ``stages/cluster.py``, after
+                 ``import umap``); bit-for-bit the same matrix, so the same labels.
+* ``spans``    — ``stages.span_counts.outside_counts_of_own_spans`` in place of
+                 ``titles.outside_counts`` (linear instead of problems × distinct spans); same titles.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-ALL = ("jit", "knn", "titles", "parallel")
+ALL = ("jit", "knn", "titles", "parallel", "dmat", "spans")
 _applied: set[str] = set()
 
 
@@ -137,6 +142,8 @@ def _patch_titles() -> None:
     title_for(member_texts, others, kws) per cluster: compute all titles in the first call."""
     from feedback_miner.stages import problems
 
+    if not hasattr(problems, "title_for"):  # titles moved to stages/titles.py (linear already): nothing to patch
+        return
     if getattr(problems.title_for, "_fm_linear", False):
         return
     kw_orig: Callable[..., dict[int, list[str]]] = problems.keywords_by_cluster
@@ -195,7 +202,7 @@ def _patch_parallel(names: Iterable[str]) -> None:
     init_names = tuple(n for n in names if n != "parallel")
 
     def find_problems(items: Any, X: np.ndarray, categories: Sequence[str], *, params: Any = None,
-                      progress: Any = None) -> Any:
+                      progress: Any = None, **kw: Any) -> Any:
         import multiprocessing as mp
 
         cats = np.array(categories)
@@ -223,7 +230,7 @@ def _patch_parallel(names: Iterable[str]) -> None:
 
         problems.cluster_embeddings = precomputed
         try:
-            return orig(items, X, categories, params=params, progress=progress)
+            return orig(items, X, categories, params=params, progress=progress, **kw)
         finally:
             problems.cluster_embeddings = cluster_orig
 
@@ -247,5 +254,14 @@ def apply(names: Iterable[str]) -> list[str]:
         _patch_titles()
     if "parallel" in names:
         _patch_parallel(names)
+    if "dmat" in names:
+        from feedback_miner.stages import umap_distances
+
+        umap_distances.install()
+    if "spans" in names:
+        from feedback_miner.stages import problems, span_counts
+
+        if hasattr(problems, "outside_counts"):
+            problems.outside_counts = span_counts.outside_counts_of_own_spans
     _applied.update(names)
     return sorted(_applied)

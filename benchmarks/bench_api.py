@@ -87,6 +87,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "switch1ms": {"env": {"FM_BENCH_SWITCH_S": "0.001"}},
     "onnx-2threads-switch1ms": {"onnx": {"threads": 2}, "env": {"FM_BENCH_SWITCH_S": "0.001"}},
     "2batchers-switch1ms": {"batcher": {"workers": 2}, "env": {"FM_BENCH_SWITCH_S": "0.001"}},
+    # sub-batches of the gathered texts, run on the embedder's two threads (less padding, both cores)
+    "onnx-batch1": {"onnx": {"batch_size": 1}},
+    "onnx-batch2": {"onnx": {"batch_size": 2}},
+    "onnx-batch4": {"onnx": {"batch_size": 4}},
+    "onnx-batch2-2batchers": {"onnx": {"batch_size": 2}, "batcher": {"workers": 2}},
 }
 
 

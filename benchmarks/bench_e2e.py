@@ -248,7 +248,7 @@ def post(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         for v in (variants if r % 2 == 0 else variants[::-1]):
             tag = f"post{n}_r{r}_{v.replace(',', '-') or 'shipped'}"
             out = work / f"{tag}.labels.json"
-            x = child("cluster", {"csv": str(csv_path), "vectors": str(vec), "out": str(out),
+            x = child("cluster", {"csv": str(csv_path), "vectors": str(vec), "out": str(out), "runtime": args.runtime,
                                   "proposed": [p for p in v.split(",") if p]}, work, tag, base_env())
             x["labels"] = str(out)
             log(f"  round {r + 1}: [{v or 'shipped'}] post-embedding cpu {x['child']['post_embedding_cpu_s']}s "

@@ -26,7 +26,8 @@ from feedback_miner.stages.describe import breakdowns, diverse_quotes, error_cod
 from feedback_miner.stages.merge import CROSS_CATEGORY_THRESHOLD, MERGE_THRESHOLD, Cluster, merge_clusters
 from feedback_miner.stages.nonissue import PRAISE_MAJORITY, praise_share
 from feedback_miner.stages.protocols import Embedder, NullProgress, Progress
-from feedback_miner.stages.titles import assign_titles, candidates, fallback_title, outside_counts, rerank
+from feedback_miner.stages.span_counts import outside_counts_of_own_spans
+from feedback_miner.stages.titles import assign_titles, candidates, fallback_title, rerank
 
 __all__ = ["FoundProblems", "find_problems"]
 
@@ -87,7 +88,7 @@ def find_problems(
     kws = keywords_by_cluster(texts, labels)
     cat_sizes = Counter(cats.tolist())
     members_text = [[texts[i] for i in c.members] for c in clusters]
-    outside = outside_counts(members_text)
+    outside = outside_counts_of_own_spans(members_text)  # = titles.outside_counts on the keys read, linear
     n_clustered = sum(len(c.members) for c in clusters)
 
     drafts: list[tuple[Problem, list[Any]]] = []  # problem, [candidates, fallback title, main code]
