@@ -50,6 +50,10 @@ class Container:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._embedders: dict[bool, Embedder] = {}
+        if settings.jit_cache:  # before anything imports umap: compiled code is kept on disk, not rebuilt
+            from feedback_miner.adapters.jit_cache import enable_jit_cache
+
+            enable_jit_cache(settings.jit_cache_dir)
 
     @cached_property
     def store(self) -> Store:

@@ -112,6 +112,10 @@ def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np
     if n > params.dims + 2:
         import umap
 
+        from feedback_miner.stages import umap_distances
+
+        umap_distances.install()  # the same distance matrix as scikit-learn's, in one compiled loop
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             Z = umap.UMAP(
