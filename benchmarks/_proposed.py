@@ -1,5 +1,6 @@
-"""Speed changes proposed for modules this branch does not own, applied by monkeypatching so the
-benchmarks can measure them before the lead wires them in (docs/PERFORMANCE.md, "To wire in").
+"""Speed changes measured by monkeypatching before they were wired (docs/PERFORMANCE.md, "Wiring").
+``jit``, ``dmat`` and ``spans`` are now on main, so applying them changes nothing; ``knn`` and
+``parallel`` are still proposals.
 
 ``apply(names)`` with any of:
 
@@ -10,8 +11,6 @@ benchmarks can measure them before the lead wires them in (docs/PERFORMANCE.md, 
                  distance matrix of a category under 4,096 texts through scikit-learn calling the
                  numba ``cosine`` once per pair from Python (n²/2 calls), and above 4,096 runs
                  pynndescent (approximate, with its own JIT compilation).
-* ``titles``   — one pass of phrase extraction per category instead of one per cluster over all
-                 other texts (wire: ``stages/describe.py`` + ``stages/problems.py``); same titles.
 * ``parallel`` — categories clustered in two processes (wire: ``stages/problems.py``); same labels.
 * ``dmat``     — UMAP's small-data cosine distance matrix in one compiled loop,
                  ``feedback_miner.stages.umap_distances.install()`` (wire: ``stages/cluster.py``, after
@@ -24,14 +23,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
-ALL = ("jit", "knn", "titles", "parallel", "dmat", "spans")
+ALL = ("jit", "knn", "parallel", "dmat", "spans")
 _applied: set[str] = set()
 
 
@@ -82,88 +80,6 @@ def _patch_umap() -> None:
                 return super().fit_transform(X, y, **kw)
 
     umap.UMAP = ExactKnnUMAP
-
-
-# --- titles ------------------------------------------------------------------------------------
-def titles_by_cluster(texts: Sequence[str], labels: np.ndarray, keywords: dict[int, list[str]]) -> dict[int, str]:
-    """``describe.title_for(members, others, keywords)`` for every cluster, phrases extracted once.
-
-    A text counts once per phrase (``_phrases`` returns a set), so the count outside a cluster is
-    the category's count minus the count inside: the same numbers, the same titles.
-    """
-    from feedback_miner.stages import describe
-
-    phr = [describe._phrases(t) for t in texts]
-    total: Counter[str] = Counter()
-    for s in phr:
-        total.update(s)
-    out: dict[int, str] = {}
-    for k in sorted({int(v) for v in labels.tolist() if v >= 0}):
-        members = np.where(labels == k)[0]
-        inside: Counter[str] = Counter()
-        for j in members:
-            inside.update(phr[int(j)])
-        out[k] = _title_from_counts([texts[int(j)] for j in members], inside, total, len(texts) - len(members),
-                                    keywords.get(k, []))
-    return out
-
-
-def _title_from_counts(member_texts: Sequence[str], inside: Counter[str], total: Counter[str], n_others: int,
-                       keywords: Sequence[str]) -> str:
-    """The body of ``describe.title_for`` after its two counting loops (outside = total - inside)."""
-    import re
-
-    n = len(member_texts)
-    m = max(n_others, 1)
-    key_words = {w for k in keywords[:4] for w in k.split()}
-    best: tuple[float, str] | None = None
-    for p, c in inside.items():
-        cover = c / n
-        words = p.split()
-        hits = sum(1 for w in words if w in key_words)
-        if cover < 0.12 or c < 2 or (key_words and words[0] not in key_words and words[-1] not in key_words):
-            continue
-        spec = cover / (cover + (total[p] - c) / m + 1e-9)
-        score = cover * spec * (1 + 0.15 * (len(words) - 2)) * (1 + 0.5 * hits)
-        if best is None or (score, p) > best:
-            best = (score, p)
-    if best is not None:
-        phrase = best[1]
-    elif member_texts:
-        first = re.split(r"[.!?;\n]", member_texts[0])[0].strip()
-        phrase = " ".join(first.split()[:8]) or (keywords[0] if keywords else "unnamed problem")
-    else:
-        phrase = keywords[0] if keywords else "unnamed problem"
-    return phrase[:1].upper() + phrase[1:]
-
-
-def _patch_titles() -> None:
-    """find_problems calls keywords_by_cluster(texts, labels) once per category, then
-    title_for(member_texts, others, kws) per cluster: compute all titles in the first call."""
-    from feedback_miner.stages import problems
-
-    if not hasattr(problems, "title_for"):  # titles moved to stages/titles.py (linear already): nothing to patch
-        return
-    if getattr(problems.title_for, "_fm_linear", False):
-        return
-    kw_orig: Callable[..., dict[int, list[str]]] = problems.keywords_by_cluster
-    title_orig: Callable[..., str] = problems.title_for
-    stash: dict[tuple[str, ...], str] = {}
-
-    def keywords_by_cluster(texts: Sequence[str], labels: np.ndarray, *a: Any, **kw: Any) -> dict[int, list[str]]:
-        kws = kw_orig(texts, labels, *a, **kw)
-        stash.clear()
-        for k, title in titles_by_cluster(texts, labels, kws).items():
-            stash[tuple(texts[int(j)] for j in np.where(labels == k)[0])] = title
-        return kws
-
-    def title_for(member_texts: Sequence[str], other_texts: Sequence[str], keywords: Sequence[str]) -> str:
-        hit = stash.get(tuple(member_texts))
-        return hit if hit is not None else title_orig(member_texts, other_texts, keywords)
-
-    title_for._fm_linear = True  # type: ignore[attr-defined]
-    problems.keywords_by_cluster = keywords_by_cluster
-    problems.title_for = title_for
 
 
 # --- parallel ----------------------------------------------------------------------------------
@@ -250,8 +166,6 @@ def apply(names: Iterable[str]) -> list[str]:
         enable_jit_cache()
     if "knn" in names:
         _patch_umap()
-    if "titles" in names:
-        _patch_titles()
     if "parallel" in names:
         _patch_parallel(names)
     if "dmat" in names:

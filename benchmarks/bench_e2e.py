@@ -1,10 +1,10 @@
 """End to end: `feedback-miner analyze` against what a BERTopic user runs, on the same CSV, alternating.
 
     python benchmarks/bench_e2e.py [--n 10000 [2500 40000 ...]] [--repeats 2]
-        [--product onnx-int8 [sentence-transformers]] [--proposed jit,knn,titles [--proposed-on onnx-int8]]
+        [--product onnx-int8 [sentence-transformers]] [--proposed jit,knn [--proposed-on onnx-int8]]
         [--no-bertopic] [--bertopic-encode-first] [--no-raw]
         [--data ../shared/data] [--out benchmarks/results/e2e.json]
-    python benchmarks/bench_e2e.py --post [--n 10000] [--repeats 3] [--variants "" jit jit,knn,titles ...]
+    python benchmarks/bench_e2e.py --post [--n 10000] [--repeats 3] [--variants "" jit jit,knn ...]
     python benchmarks/bench_e2e.py --jit [--n 10000]           # first vs second process, clustering only
     python benchmarks/bench_e2e.py --profile [--n 10000] [--runtime onnx-int8] [--proposed ...]  # cProfile, CPU time
 
@@ -318,8 +318,8 @@ PROFILE_KEYS = (  # (file suffix, function) -> label, for the profile summary
     ("umap/spectral.py", "spectral_layout", "UMAP spectral init"),
     ("umap/layouts.py", "optimize_layout_euclidean", "UMAP SGD epochs"),
     ("hdbscan/hdbscan_.py", "fit", "HDBSCAN"), ("numba/core/dispatcher.py", "_compile_for_args", "numba compile/load"),
-    ("stages/describe.py", "keywords_by_cluster", "keywords"), ("stages/describe.py", "title_for", "titles"),
-    ("stages/describe.py", "_phrases", "titles: phrase extraction"), ("stages/describe.py", "diverse_quotes", "quotes"),
+    ("stages/describe.py", "keywords_by_cluster", "keywords"),
+    ("stages/describe.py", "diverse_quotes", "quotes"),
     ("services/analysis.py", "attach_satisfaction", "satisfaction"), ("services/analysis.py", "digest_of", "digest"),
     ("adapters/render.py", "render_digest", "render digest"), ("<frozen importlib._bootstrap>", "_find_and_load", "imports"),
 )
@@ -366,7 +366,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, nargs="+", default=[10_000])
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--product", nargs="+", default=None, help="runtimes of the product sides (default: the setting)")
-    ap.add_argument("--proposed", default="", help="also run the product with these changes, e.g. jit,knn,titles")
+    ap.add_argument("--proposed", default="", help="also run the product with these changes, e.g. jit,knn")
     ap.add_argument("--proposed-on", nargs="+", default=None, help="runtimes to run with --proposed (default all)")
     ap.add_argument("--no-bertopic", action="store_true")
     ap.add_argument("--bertopic-encode-first", action="store_true",
@@ -375,7 +375,7 @@ def main() -> None:
     ap.add_argument("--post", action="store_true", help="post-embedding variants only")
     ap.add_argument("--jit", action="store_true", help="first vs second process, JIT cache on/off")
     ap.add_argument("--profile", action="store_true", help="one analyze under cProfile (CPU time)")
-    ap.add_argument("--variants", nargs="+", default=["", "jit", "jit,knn", "jit,knn,titles"])
+    ap.add_argument("--variants", nargs="+", default=["", "jit", "jit,knn"])
     ap.add_argument("--runtime", default="onnx-int8", help="runtime of the saved vectors (--post, --jit)")
     ap.add_argument("--work", type=Path, default=None, help="keep the CSVs, outputs and logs here")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "e2e.json")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["breakdown", "diverse_quotes", "error_codes", "keywords_by_cluster", "title_for", "tokens"]
+__all__ = ["breakdown", "diverse_quotes", "error_codes", "keywords_by_cluster", "tokens"]
 
 STOP = frozenset(
     ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "im", "ive", "dont", "didnt", "cant", "doesnt", "isnt", "wont", "its", "it's", "i'm", "i've", "don't", "didn't", "can't", "doesn't", "isn't", "won't", "also", "still", "even", "get", "got", "really", "please", "thanks", "thank", "hi", "hello", "team", "guys", "one", "since", "ever", "every", "again", "already", "yet", "much", "many", "like", "just", "us", "let", "lets", "would", "could", "might", "need", "want", "way", "thing", "things", "time", "today", "yesterday", "week", "ago", "then", "tried", "try"]
@@ -60,53 +60,6 @@ def keywords_by_cluster(texts: Sequence[str], labels: np.ndarray, top: int = 8) 
                 break
         out[g] = picked
     return out
-
-
-def _phrases(text: str) -> set[str]:
-    toks = tokens(text)
-    out = set()
-    for n in (2, 3, 4):
-        for i in range(len(toks) - n + 1):
-            gram = toks[i : i + n]
-            if gram[0] in STOP or gram[-1] in STOP or any(t.isdigit() for t in (gram[0], gram[-1])):
-                continue
-            out.add(" ".join(gram))
-    return out
-
-
-def title_for(member_texts: Sequence[str], other_texts: Sequence[str], keywords: Sequence[str]) -> str:
-    """A short readable phrase: the 2–4-word phrase that best covers this problem and not others.
-
-    Falls back to the first clause of the most typical text, trimmed to eight words.
-    """
-    n = len(member_texts)
-    inside = Counter[str]()
-    for t in member_texts:
-        inside.update(_phrases(t))
-    outside = Counter[str]()
-    for t in other_texts:
-        outside.update(_phrases(t))
-    m = max(len(other_texts), 1)
-    key_words = {w for k in keywords[:4] for w in k.split()}
-    best: tuple[float, str] | None = None
-    for p, c in inside.items():
-        cover = c / n
-        words = p.split()
-        hits = sum(1 for w in words if w in key_words)
-        if cover < 0.12 or c < 2 or (key_words and words[0] not in key_words and words[-1] not in key_words):
-            continue
-        spec = cover / (cover + outside[p] / m + 1e-9)
-        score = cover * spec * (1 + 0.15 * (len(words) - 2)) * (1 + 0.5 * hits)
-        if best is None or (score, p) > best:
-            best = (score, p)
-    if best is not None:
-        phrase = best[1]
-    elif member_texts:
-        first = re.split(r"[.!?;\n]", member_texts[0])[0].strip()
-        phrase = " ".join(first.split()[:8]) or (keywords[0] if keywords else "unnamed problem")
-    else:
-        phrase = keywords[0] if keywords else "unnamed problem"
-    return phrase[:1].upper() + phrase[1:]
 
 
 def diverse_quotes(X: np.ndarray, texts: Sequence[str], k: int = 3, lam: float = 0.7) -> list[int]:

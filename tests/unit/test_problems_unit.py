@@ -9,7 +9,7 @@ import numpy as np
 from feedback_miner.domain.scoring import severity, severity_terms
 from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.stages.cluster import ClusterParams, cluster_embeddings
-from feedback_miner.stages.describe import diverse_quotes, error_codes, title_for
+from feedback_miner.stages.describe import diverse_quotes, error_codes
 from feedback_miner.stages.problems import find_problems
 from feedback_miner.testing import HashingEmbedder
 
@@ -39,12 +39,9 @@ def test_too_few_texts_stay_unclustered() -> None:
     assert (cluster_embeddings(X[:5], ClusterParams(min_cluster_size=5)) == -1).all()
 
 
-def test_title_is_a_phrase_and_codes_are_quoted() -> None:
+def test_error_codes_are_counted_per_member() -> None:
     members = ["Charged twice for my order", "I was charged twice for one order", "charged twice again, error PAY-402",
                "you charged twice my card, PAY-402"]
-    others = ["parcel arrived damaged", "tracking not updating"]
-    title = title_for(members, others, ["charged twice", "charged", "twice", "order"])
-    assert title.lower().startswith("charged twice")
     assert error_codes(members) == ["PAY-402 (2)"]
 
 
