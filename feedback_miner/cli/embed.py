@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from feedback_miner.cli.app import DbOpt, app, fail, handled, progress
+from feedback_miner.cli.app import DbOpt, SchedulerOpt, app, fail, handled, progress, settings
 
 if TYPE_CHECKING:
-    from feedback_miner.config import Settings
     from feedback_miner.services.backlog import BacklogReport
 
-__all__ = ["SchedulerOpt", "embed", "settings_with"]
-
-SchedulerOpt = Annotated[str | None, typer.Option(
-    "--scheduler", metavar="ADDRESS",
-    help="Dask scheduler (tcp://host:8786; env FM_DASK_SCHEDULER) to embed on; default this process")]
-
-
-def settings_with(db: str | None = None, scheduler: str | None = None) -> Settings:
-    """The invocation's settings (environment ``FM_*``) with ``--db`` and ``--scheduler`` over them."""
-    from pydantic import ValidationError
-
-    from feedback_miner.config import Settings
-
-    kw: dict[str, Any] = {}
-    if db:
-        kw["database_url"] = db
-    if scheduler:
-        kw["dask_scheduler"] = scheduler
-    try:
-        return Settings(**kw)
-    except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+__all__ = ["embed"]
 
 
 @app.command()
@@ -58,7 +36,7 @@ def embed(
         fail(f"--chunk must be a positive number of texts, got {chunk}")
     if interval <= 0:
         fail(f"--interval must be a positive number of seconds, got {interval}")
-    s = settings_with(db, scheduler)
+    s = settings(db, scheduler)
     with handled():
         c = Container(s)
         backlog = SqlBacklog(c.store)
