@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,18 +37,9 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(q / 100 * len(xs)) - 1))]
-
+from benchmarks._common import free_port, percentile
 
 # Applies FM_BENCH_SWITCH_S (sys.setswitchinterval), FM_BENCH_ONNX (OnnxInt8Embedder options), FM_BENCH_BATCHER (BatchingEmbedder options) and
 # FM_BENCH_UVICORN (uvicorn.run options), JSON each, then runs `feedback-miner serve ...`.
@@ -103,7 +93,7 @@ def _cpu_s(pid: int) -> float:
 
 def start_server(db_url: str, embedder: str, log: Path, variant: dict[str, Any] | None = None
                  ) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
+    port = free_port()
     v = variant or {}
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "FM_ONLINE_EMBEDDER": embedder,
            "FM_BENCH_ONNX": json.dumps(v.get("onnx", {})), "FM_BENCH_BATCHER": json.dumps(v.get("batcher", {})),
@@ -149,8 +139,8 @@ def bench_classify(base: str, key: str, texts: list[str], clients: int, n: int, 
     wall = time.perf_counter() - t0
     server_cpu, client_cpu = _cpu_s(server_pid) - s0, time.process_time() - c0
     return {"requests": len(lats), "clients": clients, "wall_s": round(wall, 2),
-            "throughput_rps": round(len(lats) / wall, 1), "p50_ms": round(_pct(lats, 50), 1),
-            "p95_ms": round(_pct(lats, 95), 1), "p99_ms": round(_pct(lats, 99), 1),
+            "throughput_rps": round(len(lats) / wall, 1), "p50_ms": round(percentile(lats, 50), 1),
+            "p95_ms": round(percentile(lats, 95), 1), "p99_ms": round(percentile(lats, 99), 1),
             "mean_ms": round(statistics.fmean(lats), 1), "max_ms": round(max(lats), 1),
             "server_cpu_ms_per_request": round(1000 * server_cpu / len(lats), 2),
             "client_cpu_ms_per_request": round(1000 * client_cpu / len(lats), 2),

@@ -36,7 +36,6 @@ import platform
 import random
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,7 +55,7 @@ import psutil  # type: ignore[import-untyped]
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import log
+from benchmarks._common import free_port, log, percentile
 
 WEEK = "2026-W46"
 # 16 connections opened in the same instant mostly land on one worker (the worker woken first accepts
@@ -65,15 +64,6 @@ STAGGER_S = 0.1
 MIX: tuple[tuple[str, float], ...] = (("feedback", 0.25), ("classify", 0.50), ("digest", 0.25))
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(q / 100 * len(xs)) - 1))] if xs else float("nan")
 
 
 def _cpu_of(procs: list[psutil.Process]) -> float:
@@ -290,7 +280,7 @@ def run_config(url: str, config: str, args: argparse.Namespace, keys: dict[str, 
                tmp: Path, pg_pid: int | None) -> dict[str, Any]:
     w_text, _, t_text = config.partition(":")
     workers, onnx_threads = int(w_text), int(t_text) if t_text else None
-    port, log_path = _port(), tmp / f"server-{workers}w-{uuid.uuid4().hex[:6]}.log"
+    port, log_path = free_port(), tmp / f"server-{workers}w-{uuid.uuid4().hex[:6]}.log"
     base = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
     proc = _start_server(url, workers, port, log_path, onnx_threads)
@@ -336,8 +326,8 @@ def run_config(url: str, config: str, args: argparse.Namespace, keys: dict[str, 
         "requests": n,
         "throughput_rps": round(n / wall, 1),
         "items_per_s": round(tally.items_stored / wall, 1),
-        "routes": {k: {"requests": len(v), "p50_ms": round(_pct(v, 50), 1), "p95_ms": round(_pct(v, 95), 1),
-                       "p99_ms": round(_pct(v, 99), 1), "mean_ms": round(statistics.fmean(v), 1) if v else None}
+        "routes": {k: {"requests": len(v), "p50_ms": round(percentile(v, 50), 1), "p95_ms": round(percentile(v, 95), 1),
+                       "p99_ms": round(percentile(v, 99), 1), "mean_ms": round(statistics.fmean(v), 1) if v else None}
                    for k, v in tally.lat.items()},
         "errors": sum(tally.errors.values()),
         "errors_by_route": dict(tally.errors),
