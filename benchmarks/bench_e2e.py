@@ -229,14 +229,20 @@ def e2e(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
         "summary": summary, "ratios": ratios}
 
 
-def post(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
-    """Post-embedding only, on vectors saved once; variants alternate; labels compared with the first."""
+def texts_and_vectors(args: argparse.Namespace, n: int, work: Path) -> tuple[list[dict[str, str]], Path, Path]:
+    """The ``n`` sampled rows, the CSV both sides read, and their vectors saved once (embedded in a child)."""
     rows = sample(args.data, n)
     csv_path = work / f"texts_{n}.csv"
     write_csv(rows, csv_path)
     vec = work / f"vectors_{n}_{args.runtime}.npy"
     if not vec.exists():
         child("embed", {"csv": str(csv_path), "runtime": args.runtime, "save": str(vec)}, work, f"vec{n}", base_env())
+    return rows, csv_path, vec
+
+
+def post(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
+    """Post-embedding only, on vectors saved once; variants alternate; labels compared with the first."""
+    rows, csv_path, vec = texts_and_vectors(args, n, work)
     variants = [v.strip() for v in args.variants]
     if any("jit" in v for v in variants):  # warm the cache (steady state), unmeasured
         child("cluster", {"csv": str(csv_path), "vectors": str(vec), "out": str(work / "warm.json"),
@@ -278,12 +284,7 @@ def post(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
 
 def jit(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
     """First process (empty cache) vs second process, clustering only, with and without the JIT cache."""
-    rows = sample(args.data, n)
-    csv_path = work / f"texts_{n}.csv"
-    write_csv(rows, csv_path)
-    vec = work / f"vectors_{n}_{args.runtime}.npy"
-    if not vec.exists():
-        child("embed", {"csv": str(csv_path), "runtime": args.runtime, "save": str(vec)}, work, f"vec{n}", base_env())
+    rows, csv_path, vec = texts_and_vectors(args, n, work)
     out: dict[str, Any] = {}
     for r in range(args.repeats):
         for variant in (["", "jit"] if r % 2 == 0 else ["jit", ""]):
