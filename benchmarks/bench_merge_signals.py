@@ -18,7 +18,6 @@ import itertools
 import json
 import os
 import sys
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -35,14 +34,10 @@ from bench_problems import embed_cached, load_sets
 
 
 def _fine_labels(X: np.ndarray) -> np.ndarray:
-    import hdbscan
-    import umap
+    """The shipped UMAP + HDBSCAN at a fixed fine size (leaf, min size 6), noise left unassigned."""
+    from feedback_miner.stages.cluster import ClusterParams, cluster_embeddings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        Z = umap.UMAP(n_neighbors=15, n_components=8, min_dist=0.0, metric="cosine", random_state=42,
-                      n_jobs=1).fit_transform(X)
-    return np.asarray(hdbscan.HDBSCAN(min_cluster_size=6, cluster_selection_method="leaf").fit_predict(Z))
+    return cluster_embeddings(X, ClusterParams(min_cluster_size=6, selection="leaf", assign_threshold=1.0))
 
 
 def signals(X: np.ndarray, y: np.ndarray, cats: np.ndarray, k: int = 10) -> dict[str, Any]:
