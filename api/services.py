@@ -145,9 +145,6 @@ class Services:
             raise NotFoundError(f"no digest for {week}: that week has never been run (POST /v1/runs with its week)")
         return Digest.from_dict(d)
 
-    def run_busy(self) -> bool:
-        return (self._run_thread is not None and self._run_thread.is_alive()) or self.store.running_run() is not None
-
     def start_run(self, week: str | None) -> dict[str, Any]:
         """Start the weekly run in a background thread; :class:`ConflictError` if one is running."""
         from feedback_miner.bootstrap import run_options
