@@ -36,8 +36,8 @@ def embed(
         fail(f"--chunk must be a positive number of texts, got {chunk}")
     if interval <= 0:
         fail(f"--interval must be a positive number of seconds, got {interval}")
-    s = settings(db, scheduler)
-    with handled():
+    with handled():  # a bad FM_* value is named like in every other command
+        s = settings(db, scheduler)
         c = Container(s)
         backlog = SqlBacklog(c.store)
         if s.dask_scheduler:
