@@ -99,32 +99,51 @@ def merge_anchored(
     if len(work) < 2:
         return kept
     sums = [np.asarray(X[c.members], dtype=np.float64).sum(axis=0) for c in work]
-    alive = list(range(len(work)))
-    while len(alive) > 1:
-        C = np.stack([_unit(sums[i]) for i in alive])
-        S = C @ C.T
-        cats = [work[i].category for i in alive]
-        same = np.array([[a == b for b in cats] for a in cats])
-        an = [anchor[i] for i in alive]
-        one_known = np.array([[(x is None) != (y is None) for y in an] for x in an])
-        same_limit = np.where(one_known, threshold if anchored_threshold is None else anchored_threshold, threshold)
-        limit = np.where(same, same_limit, cross_category_threshold)
-        apart = np.array([[x is not None and y is not None and x != y for y in an] for x in an])
-        gap = np.where(apart, -np.inf, S - limit)
-        np.fill_diagonal(gap, -np.inf)
+    same_limit = threshold if anchored_threshold is None else anchored_threshold
+    # The pair matrix is built once; after each merge only the merged cluster's row and column are
+    # recomputed (O(K) similarities and masks per merge instead of the whole K x K matrix each time).
+    codes: dict[str, int] = {}
+    cat = np.array([codes.setdefault(c.category, len(codes)) for c in work], dtype=np.int64)
+    anchor_ids: dict[str, int] = {}
+    known = np.array([-1 if a is None else anchor_ids.setdefault(a, len(anchor_ids)) for a in anchor], dtype=np.int64)
+    alive = np.ones(len(work), dtype=bool)
+    C = np.stack([_unit(v) for v in sums])
+
+    def gap_row(i: int, sims: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Similarity minus the merge limit of cluster ``i`` against every cluster (``-inf``: never)."""
+        one_known = (known[i] < 0) != (known < 0)
+        limit = np.where(cat == cat[i], np.where(one_known, same_limit, threshold), cross_category_threshold)
+        row = sims - limit
+        row[(known[i] >= 0) & (known >= 0) & (known != known[i])] = -np.inf
+        row[~alive] = -np.inf
+        row[i] = -np.inf
+        return row
+
+    S = C @ C.T
+    gap = np.stack([gap_row(i, S[i]) for i in range(len(work))])
+    while alive.sum() > 1:
         a, b = np.unravel_index(int(np.argmax(gap)), gap.shape)
         if gap[a, b] < 0:
             break
-        keep, drop = alive[min(a, b)], alive[max(a, b)]
+        keep, drop = int(min(a, b)), int(max(a, b))
         work[keep].members += work[drop].members
         work[keep].categories += work[drop].categories
         sums[keep] = sums[keep] + sums[drop]
         anchor[keep] = anchor[keep] or anchor[drop]
-        alive.remove(drop)
-    out = [(work[i], anchor[i]) for i in alive]
+        known[keep] = known[keep] if known[keep] >= 0 else known[drop]
+        cat[keep] = codes.setdefault(work[keep].category, len(codes))
+        alive[drop] = False
+        gap[drop, :] = -np.inf
+        gap[:, drop] = -np.inf
+        C[keep] = _unit(sums[keep])
+        row = gap_row(keep, C @ C[keep])
+        gap[keep, :] = row
+        gap[:, keep] = row
+    out = [(work[i], anchor[i]) for i in np.flatnonzero(alive)]
     for c, _ in out:
         order = np.argsort(c.members, kind="stable")
         c.members = [c.members[j] for j in order]
         c.categories = [c.categories[j] for j in order]
     out.sort(key=lambda ca: (-len(ca[0].members), ca[0].members[0]))
     return out
+
