@@ -74,7 +74,7 @@ def instrument(clock: StageClock) -> None:
 
     from feedback_miner import bootstrap
     from feedback_miner.services import analysis, analyze_file
-    from feedback_miner.stages import problems
+    from feedback_miner.stages import cluster, problems
     from feedback_miner.stages.classify import LinearSoftmaxClassifier
 
     for owner, attr, name in (
@@ -82,7 +82,8 @@ def instrument(clock: StageClock) -> None:
         (analyze_file, "read_rows", "read file"), (analyze_file, "parse_rows", "validate + redact rows"),
         (analyze_file, "analyze_items", "analyze_items (all)"), (analyze_file, "render_digest", "render digest"),
         (analysis, "embed_texts", "embed"), (LinearSoftmaxClassifier, "predict", "classify"),
-        (analysis, "find_problems", "find_problems (all)"), (problems, "cluster_embeddings", "cluster (UMAP+HDBSCAN)"),
+        (analysis, "find_problems", "find_problems (all)"), (cluster, "cluster_groups", "cluster (UMAP+HDBSCAN), all categories"),
+        (cluster, "cluster_embeddings", "cluster one category (in this process)"),
         (umap.UMAP, "fit_transform", "UMAP"), (uu, "pairwise_distances", "UMAP: pairwise distances (small data)"),
         (uu, "nearest_neighbors", "UMAP: nearest neighbours (pynndescent)"),
         (uu, "fuzzy_simplicial_set", "UMAP: fuzzy simplicial set"),
@@ -235,7 +236,10 @@ def run_cluster(spec: dict[str, Any]) -> None:
     t, c = time.perf_counter(), time.process_time()
     preds = clf.predict(X)
     cats = [p.category for p in preds]
-    found = analysis.find_problems(items, X, cats, embedder=emb)  # as analyze: titles re-ranked with the model
+    from feedback_miner.stages.cluster import ClusterParams
+
+    params = ClusterParams(workers=1 if "serial" in applied else 0)  # 0: as analyze's default (cluster_workers)
+    found = analysis.find_problems(items, X, cats, params=params, embedder=emb)  # titles re-ranked with the model
     by_id = {it.id: it for it in items if it.id is not None}
     analysis.attach_satisfaction(found.problems, by_id, now=now)
     analysis.digest_of(found, cats, by_id, period="all", top_n=10, now=now, items=items)

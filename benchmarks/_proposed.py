@@ -1,6 +1,7 @@
 """Speed changes measured by monkeypatching before they were wired (docs/PERFORMANCE.md, "Wiring").
-``jit``, ``dmat`` and ``spans`` are now on main, so applying them changes nothing; ``knn`` and
-``parallel`` are still proposals.
+``jit``, ``dmat`` and ``spans`` are now on main, so applying them changes nothing; ``knn`` is still a
+proposal; clustering over two processes is wired (``stages.cluster.cluster_groups``) and ``serial``
+turns it off for comparison.
 
 ``apply(names)`` with any of:
 
@@ -11,7 +12,8 @@
                  distance matrix of a category under 4,096 texts through scikit-learn calling the
                  numba ``cosine`` once per pair from Python (n²/2 calls), and above 4,096 runs
                  pynndescent (approximate, with its own JIT compilation).
-* ``parallel`` — categories clustered in two processes (wire: ``stages/problems.py``); same labels.
+* ``serial``   — categories clustered in one process (``ClusterParams(workers=1)``), for comparison
+                 with the shipped default (both cores from 3,000 texts, ``stages.cluster.cluster_groups``).
 * ``dmat``     — UMAP's small-data cosine distance matrix in one compiled loop,
                  ``feedback_miner.stages.umap_distances.install()`` (wire: ``stages/cluster.py``, after
                  ``import umap``); bit-for-bit the same matrix, so the same labels.
@@ -21,15 +23,13 @@
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-ALL = ("jit", "knn", "parallel", "dmat", "spans")
+ALL = ("jit", "knn", "serial", "dmat", "spans")
 _applied: set[str] = set()
 
 
@@ -82,78 +82,6 @@ def _patch_umap() -> None:
     umap.UMAP = ExactKnnUMAP
 
 
-# --- parallel ----------------------------------------------------------------------------------
-def _worker_init(names: Sequence[str]) -> None:
-    apply([n for n in names if n != "parallel"])
-
-
-def _cluster(X: np.ndarray, params: Any) -> np.ndarray:
-    from feedback_miner.stages.cluster import cluster_embeddings
-
-    return cluster_embeddings(X, params)
-
-
-def split_by_cost(sizes: Sequence[int], workers: int = 2) -> list[list[int]]:
-    """Greedy longest-first split of groups over workers by n·log n."""
-    bins: list[list[int]] = [[] for _ in range(workers)]
-    load = [0.0] * workers
-    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
-        w = load.index(min(load))
-        bins[w].append(i)
-        load[w] += sizes[i] * math.log(max(sizes[i], 2))
-    return bins
-
-
-def _patch_parallel(names: Iterable[str]) -> None:
-    """Cluster every category before find_problems describes them: the largest share here, the rest
-    in one spawned worker process (its JIT code loads from the cache)."""
-    from feedback_miner.domain.types import CATEGORY_IDS
-    from feedback_miner.services import analysis
-    from feedback_miner.stages import problems
-
-    if getattr(analysis.find_problems, "_fm_parallel", False):
-        return
-    orig: Callable[..., Any] = analysis.find_problems
-    cluster_orig = problems.cluster_embeddings
-    init_names = tuple(n for n in names if n != "parallel")
-
-    def find_problems(items: Any, X: np.ndarray, categories: Sequence[str], *, params: Any = None,
-                      progress: Any = None, **kw: Any) -> Any:
-        import multiprocessing as mp
-
-        cats = np.array(categories)
-        present = [c for c in CATEGORY_IDS if (cats == c).any()]
-        groups = [np.asarray(X[cats == c], dtype=np.float32) for c in present]
-        mine, theirs = split_by_cost([len(g) for g in groups])
-        done: dict[int, np.ndarray] = {}
-        futs: dict[int, Future[np.ndarray]] = {}
-        if theirs:
-            ex = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                     initargs=(init_names,))
-            futs = {i: ex.submit(_cluster, groups[i], params) for i in theirs}
-        for i in mine:
-            done[i] = cluster_orig(groups[i], params)
-        for i, f in futs.items():
-            done[i] = f.result()
-        if futs:
-            ex.shutdown()
-        queue = [done[i] for i in range(len(present))]
-
-        def precomputed(Xc: np.ndarray, p: Any = None) -> np.ndarray:
-            labels = queue.pop(0)
-            assert len(labels) == len(Xc)
-            return labels
-
-        problems.cluster_embeddings = precomputed
-        try:
-            return orig(items, X, categories, params=params, progress=progress, **kw)
-        finally:
-            problems.cluster_embeddings = cluster_orig
-
-    find_problems._fm_parallel = True  # type: ignore[attr-defined]
-    analysis.find_problems = find_problems
-
-
 def apply(names: Iterable[str]) -> list[str]:
     """Apply the named changes (idempotent); returns those applied."""
     names = [n for n in names if n]
@@ -166,8 +94,6 @@ def apply(names: Iterable[str]) -> list[str]:
         enable_jit_cache()
     if "knn" in names:
         _patch_umap()
-    if "parallel" in names:
-        _patch_parallel(names)
     if "dmat" in names:
         from feedback_miner.stages import umap_distances
 

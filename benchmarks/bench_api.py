@@ -67,6 +67,8 @@ main()
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "shipped": {},
+    # uvicorn's pure-Python HTTP parser and event loop (what it picks when uvloop and httptools are missing)
+    "h11-asyncio": {"uvicorn": {"loop": "asyncio", "http": "h11"}},
     "before": {"onnx": {"batch_size": 16, "threads": None, "workers": 1, "spinning": True},
                "env": {"FM_EMBEDDER": "sentence-transformers"}},  # the batch default then: torch loaded too
     "onnx-2threads": {"onnx": {"threads": 2}},

@@ -27,7 +27,7 @@ def make_embedder(settings: Settings, *, online: bool = False) -> Embedder:
     if kind == "onnx-int8":
         from feedback_miner.adapters.embedders import OnnxInt8Embedder
 
-        return OnnxInt8Embedder()
+        return OnnxInt8Embedder(threads=settings.online_threads) if online else OnnxInt8Embedder()
     from feedback_miner.adapters.embedders import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size, verbose=settings.verbose)
@@ -35,7 +35,7 @@ def make_embedder(settings: Settings, *, online: bool = False) -> Embedder:
 
 def cluster_params(settings: Settings) -> ClusterParams:
     return ClusterParams(min_cluster_size=settings.min_cluster_size, dims=settings.reduce_dims,
-                         random_state=settings.random_state)
+                         random_state=settings.random_state, workers=settings.cluster_workers)
 
 
 def run_options(settings: Settings) -> RunOptions:
@@ -62,7 +62,8 @@ class Container:
     def embedder(self, *, online: bool = False) -> Embedder:
         """The batch (default) or online runtime; both are the same model, loaded once each. With a
         Dask scheduler configured (``FM_DASK_SCHEDULER``), batch embedding runs on its workers."""
-        kind_online = online and self.settings.online_embedder != self.settings.embedder
+        own_session = self.settings.online_embedder == "onnx-int8" and self.settings.online_threads != 1
+        kind_online = online and (self.settings.online_embedder != self.settings.embedder or own_session)
         if kind_online not in self._embedders:
             if not online and self.settings.dask_scheduler:
                 from feedback_miner.adapters.distributed.embedder import make_dask_embedder

@@ -44,9 +44,10 @@ class Settings(BaseSettings):
         "(benchmarks/results/api*.json).",
     )
     online_threads: int = Field(
-        default=2, ge=1, le=64,
-        description="Intra-op threads of the int8 ONNX session answering POST /v1/classify (the batch runtime uses "
-        "one per worker; docs/PERFORMANCE.md).")
+        default=1, ge=1, le=64,
+        description="Intra-op threads of the int8 ONNX session answering POST /v1/classify. 1 (default, the batch "
+        "runtime's own setting, so the API shares the batch session): 2 gave a worse p99 under 8 clients on "
+        "2 cores (docs/PERFORMANCE.md section 4); another value gives the API a session of its own.")
     session_secret: str | None = Field(
         default=None,
         description="Signs page sessions (at least 16 characters). Unset: a key generated once and kept in the "
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
     min_cluster_size: int = Field(default=0, ge=0, description="0 = chosen from the data size.")
     reduce_dims: int = Field(default=8, ge=2, le=384)
     random_state: int = 42
+    cluster_workers: int = Field(
+        default=0, ge=0, le=64,
+        description="Processes over which a run's categories are clustered (the same problems whatever the "
+        "number). 0 (default): both cores from 3,000 texts a run, one below (stages.cluster.PARALLEL_FROM).")
     top_n: int = Field(default=10, ge=1, le=100)
     baseline_weeks: int = Field(default=6, ge=2, le=52)
     match_threshold: float = Field(default=0.8, gt=0.0, le=1.0)

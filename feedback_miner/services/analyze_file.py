@@ -51,7 +51,7 @@ def analyze_file(
         raise InputError(f"{input}: no usable rows ({report.rejected} rejected)")
     items = [replace(it, id=n) for n, it in enumerate(items)]
     params = ClusterParams(min_cluster_size=min_cluster_size or settings.min_cluster_size, dims=settings.reduce_dims,
-                           random_state=settings.random_state)
+                           random_state=settings.random_state, workers=settings.cluster_workers)
     res = analyze_items(items, embedder, clf, params=params, use_given_categories=bool(category_column),
                         with_time=bool(time_column), top_n=settings.top_n, progress=progress)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,15 +9,20 @@ the rest stay unclustered (kept and counted, never dropped). Choices measured in
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from feedback_miner.errors import InputError
 
-__all__ = ["MCS_GRID", "ClusterParams", "auto_min_cluster_size", "centroids", "cluster_embeddings", "select_min_size"]
+__all__ = ["MCS_GRID", "PARALLEL_FROM", "ClusterParams", "auto_min_cluster_size", "centroids", "cluster_embeddings",
+           "cluster_groups", "select_min_size"]
 
 
 @dataclass(frozen=True)
@@ -28,9 +33,13 @@ class ClusterParams:
     assign_threshold: float = 0.5
     random_state: int = 42
     # "auto": leaf selection at auto_min_cluster_size(n), raised to the size that DBCV finds best when
-    # the group is made of larger dense groups (select_min_size; "eom" when that size is twice the
-    # floor or more). "leaf" / "eom": that method at min_cluster_size (0 = auto_min_cluster_size(n)).
+    # the group is made of larger dense groups (select_min_size; below RAISE_BELOW times the floor).
+    # "leaf" / "eom": that method at min_cluster_size (0 = auto_min_cluster_size(n)).
     selection: str = "auto"
+    # Processes over which a run's categories are clustered (each category is independent and UMAP
+    # is seeded, so the labels are the same whatever the number); 0 = both cores when a run holds
+    # PARALLEL_FROM texts or more (below that a second process costs more than it saves).
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if self.min_cluster_size < 0 or self.min_cluster_size == 1:
@@ -41,11 +50,25 @@ class ClusterParams:
             raise InputError(f"n_neighbors must be >= 2, got {self.n_neighbors}")
         if self.selection not in ("auto", "leaf", "eom"):
             raise InputError(f"selection must be 'auto', 'leaf' or 'eom', got {self.selection!r}")
+        if self.workers < 0:
+            raise InputError(f"workers must be 0 (auto) or >= 1, got {self.workers}")
         if not -1.0 <= self.assign_threshold <= 1.0:
             raise InputError(f"assign_threshold must be in [-1, 1], got {self.assign_threshold}")
 
 
+log = logging.getLogger(__name__)
+
 SINGLE_CLUSTER_BELOW = 60
+PARALLEL_FROM = 3000
+"""Texts in a run from which ``workers=0`` clusters categories in a second process."""
+RAISE_BELOW = 2.0
+"""``selection="auto"`` raises the leaf size to the DBCV size, but stays below this many times the floor.
+
+Measured (benchmarks/README.md section 2b): taking the DBCV size whole, with "eom" from twice the
+floor, made bitext's 100-300-text intents whole (ARI 0.577, 2.48 problems an intent) but lumped
+real mixed feedback: on the 10,000-text end-to-end sample (categories predicted, 4,000 intent
+labels; bench_e2e.py) NMI 0.759 -> 0.645 and ARI 0.388 -> 0.161 against the floor alone. Capped
+below twice the floor, leaf: 0.739 / 0.404 there, bitext 0.547 / 2.70, banking77 unchanged."""
 MCS_GRID = (5, 8, 12, 18, 27, 40, 60)
 """Min cluster sizes tried by ``selection="auto"`` (each at most half the group)."""
 
@@ -75,11 +98,10 @@ def select_min_size(Z: np.ndarray, grid: tuple[int, ...] = MCS_GRID) -> tuple[in
     One fixed size cannot serve groups of 10 and of 1,000 texts: a size that keeps 40-text problems
     apart splits 200-text ones into fragments, and one that keeps those whole lumps the small ones.
     DBCV (Moulavi et al. 2014) scores how dense clusters are against the gaps between them, so the
-    size follows the data. Used as a raise over the 2 ln n floor (``ClusterParams.selection``), measured
-    with ``benchmarks/bench_problems.py`` against the floor alone: bitext (100-300 texts an intent) ARI
-    0.464 -> 0.577, problems per intent 4.11 -> 2.48, purity 0.935 -> 0.907; banking77 (40 an intent),
-    the demo and the 360-text banking slice unchanged. EOM at the DBCV size everywhere did better on
-    bitext (ARI 0.666, 2.19 an intent) but lumped banking intents (slice purity 0.87 -> 0.76).
+    size follows the data. Used as a capped raise over the 2 ln n floor (``RAISE_BELOW``), measured with
+    ``benchmarks/bench_problems.py`` against the floor alone: bitext (100-300 texts an intent) ARI
+    0.464 -> 0.547, problems per intent 4.11 -> 2.70; banking77 (40 an intent) unchanged. Uncapped
+    (EOM at the DBCV size) it did better on bitext and lumped real mixed feedback (``RAISE_BELOW``).
     """
     import hdbscan
 
@@ -131,12 +153,9 @@ def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np
         if not params.min_cluster_size:
             chosen = select_min_size(Z)
             if chosen is not None and chosen[0] > mcs:
-                # The data holds larger dense groups than the floor: cluster at their size, and
-                # select whole groups ("eom") where they are at least twice the floor.
-                method = "eom" if chosen[0] >= 2 * mcs else "leaf"
-                mcs = chosen[0]
-                if method == "eom":
-                    labels = chosen[1]  # select_min_size fitted exactly this
+                # The data holds larger dense groups than the floor: raise the size toward theirs,
+                # by less than RAISE_BELOW times the floor, keeping leaf selection (see RAISE_BELOW).
+                mcs = min(chosen[0], math.ceil(RAISE_BELOW * mcs) - 1)
     if labels is None:
         labels = hdbscan.HDBSCAN(min_cluster_size=mcs, cluster_selection_method=method).fit_predict(Z)
     if n < SINGLE_CLUSTER_BELOW and (np.asarray(labels) < 0).all():
@@ -152,3 +171,75 @@ def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np
         noise = (labels == -1) & (sims[np.arange(n), best] >= params.assign_threshold)
         labels[noise] = keys[best[noise]]
     return labels
+
+
+def _cluster_in_worker(X: np.ndarray, params: ClusterParams) -> np.ndarray:
+    return cluster_embeddings(X, params)
+
+
+def _worker_init(jit_cache_dir: str | None) -> None:
+    if jit_cache_dir:
+        from feedback_miner.adapters.jit_cache import enable_jit_cache
+
+        enable_jit_cache(Path(jit_cache_dir))
+
+
+def _split_by_cost(sizes: Sequence[int], workers: int) -> list[list[int]]:
+    """Groups over workers, largest first to the least loaded (cost n log n); bin 0 is this process."""
+    bins: list[list[int]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        w = load.index(min(load))
+        bins[w].append(i)
+        load[w] += sizes[i] * math.log(max(sizes[i], 2))
+    return bins
+
+
+def cluster_groups(groups: Sequence[np.ndarray], params: ClusterParams | None = None,
+                   on_done: Callable[[int], None] | None = None) -> list[np.ndarray]:
+    """:func:`cluster_embeddings` of each group (a run's categories), over ``params.workers``
+    processes: the same labels as one process gives, in the order of ``groups``. The second process
+    is spawned (no fork of a process holding threads and model sessions) and loads the compiled
+    UMAP code from the JIT cache when this process uses one; if it cannot start or dies, its groups
+    are clustered here. Like any spawned process it imports the main module again: a script that
+    sets ``workers`` != 1 needs the ``if __name__ == "__main__":`` guard (the CLI and the API have it). ``on_done(i)`` is called as group ``i``
+    is finished (progress)."""
+    params = params or ClusterParams()
+    workers = params.workers
+    if workers == 0:
+        workers = min(2, os.cpu_count() or 1) if sum(len(g) for g in groups) >= PARALLEL_FROM else 1
+    sizes = [len(g) for g in groups]
+    workers = min(workers, sum(1 for n in sizes if n >= 2 * auto_min_cluster_size(n)))
+    out: list[np.ndarray | None] = [None] * len(groups)
+    if workers <= 1:
+        for i, g in enumerate(groups):
+            out[i] = cluster_embeddings(g, params)
+            if on_done:
+                on_done(i)
+        return [o for o in out if o is not None]
+    import multiprocessing as mp
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from feedback_miner.adapters.jit_cache import jit_cache_enabled
+
+    bins = _split_by_cost(sizes, workers)
+    cache = jit_cache_enabled()
+    futures: dict[int, Future[np.ndarray]] = {}
+    with ProcessPoolExecutor(workers - 1, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                             initargs=(str(cache) if cache else None,)) as pool:
+        futures = {i: pool.submit(_cluster_in_worker, np.asarray(groups[i], dtype=np.float32), params)
+                   for b in bins[1:] for i in b}
+        for i in bins[0]:
+            out[i] = cluster_embeddings(groups[i], params)
+            if on_done:
+                on_done(i)
+        for i, f in futures.items():
+            try:
+                out[i] = f.result()
+            except BrokenProcessPool as exc:  # the worker could not start or died: do its share here
+                log.warning("clustering worker process failed (%s); clustering category %d in this process", exc, i)
+                out[i] = cluster_embeddings(groups[i], params)
+            if on_done:
+                on_done(i)
+    return [o for o in out if o is not None]

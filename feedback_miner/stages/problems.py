@@ -21,7 +21,7 @@ import numpy as np
 
 from feedback_miner.domain import scoring
 from feedback_miner.domain.types import CATEGORY_IDS, FeedbackItem, Problem
-from feedback_miner.stages.cluster import ClusterParams, cluster_embeddings
+from feedback_miner.stages.cluster import ClusterParams, cluster_groups
 from feedback_miner.stages.describe import breakdowns, diverse_quotes, error_codes, keywords_by_cluster
 from feedback_miner.stages.merge import CROSS_CATEGORY_THRESHOLD, MERGE_THRESHOLD, Cluster, merge_clusters
 from feedback_miner.stages.nonissue import PRAISE_MAJORITY, praise_share
@@ -47,14 +47,13 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def _clusters(X: np.ndarray, cats: np.ndarray, params: ClusterParams | None, progress: Progress) -> list[Cluster]:
     present = [c for c in CATEGORY_IDS if (cats == c).any()] + sorted(set(cats.tolist()) - set(CATEGORY_IDS))
     progress.start("Clustering categories", len(present))
+    idxs = [np.where(cats == cat)[0] for cat in present]
+    labels_of = cluster_groups([X[idx] for idx in idxs], params, on_done=lambda _i: progress.advance(1))
     out: list[Cluster] = []
-    for cat in present:
-        idx = np.where(cats == cat)[0]
-        labels = cluster_embeddings(X[idx], params)
+    for cat, idx, labels in zip(present, idxs, labels_of):
         for k in sorted({int(v) for v in labels.tolist() if v >= 0}):
             members = [int(i) for i in idx[labels == k]]
             out.append(Cluster(members, [cat] * len(members)))
-        progress.advance(1)
     progress.finish()
     return out
 

@@ -53,9 +53,10 @@ def test_banking77_slice_problems_are_pure_and_not_fragmented(real_embedder) -> 
 
 
 def test_large_groups_are_not_split_into_fragments(real_embedder) -> None:  # type: ignore[no-untyped-def]
-    """Groups of 120 texts (categories of 360 and 600): the size rule must not split them. Measured
-    2026-12-01: 2.38 problems per intent, purity 0.924, ARI 0.618 (the former fixed rule, leaf at
-    2 ln n: 3.75, 0.939, 0.409)."""
+    """Groups of 120 texts (categories of 360 and 600): the size rule must split them less than the
+    fixed rule did. Measured 2026-12-02 with the capped raise (stages.cluster.RAISE_BELOW): 2.75
+    problems per intent, purity 0.923, ARI 0.487; the fixed rule, leaf at 2 ln n: 3.75, 0.939, 0.409.
+    (The uncapped raise, 2.38 / 0.924 / 0.618 here, lumped real mixed feedback: see RAISE_BELOW.)"""
     with (DATA.parent / "large_groups.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     items = [FeedbackItem(text=r["text"], source="b77", external_id=str(n), created_at=_T, id=n, category=r["category6"])
@@ -63,8 +64,8 @@ def test_large_groups_are_not_split_into_fragments(real_embedder) -> None:  # ty
     X = real_embedder.embed([i.text for i in items])
     found = find_problems(items, X, [r["category6"] for r in rows])
     q = problem_quality([r["label"] for r in rows], found.problem_of)
-    assert q["problems_per_intent"] <= 2.7 and q["purity"] >= 0.90, q
-    assert q["ari"] >= 0.55 and q["unclustered_share"] <= 0.10, q
+    assert q["problems_per_intent"] <= 3.0 and q["purity"] >= 0.90, q
+    assert q["ari"] >= 0.45 and q["unclustered_share"] <= 0.10, q
 
 
 def test_demo_week_one_entry_per_planted_problem_no_praise_issue(real_embedder, shipped_classifier) -> None:  # type: ignore[no-untyped-def]
