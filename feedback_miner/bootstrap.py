@@ -8,6 +8,7 @@ built lazily and at most once (one store, one embedding model per runtime, one c
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from feedback_miner.adapters.artefacts import load_classifier
@@ -80,3 +81,24 @@ class Container:
     @property
     def run_options(self) -> RunOptions:
         return run_options(self.settings)
+
+
+def warm_jit_cache(settings: Settings | None = None) -> Path | None:
+    """Compile UMAP's and pynndescent's numba code into the JIT cache now (``scripts/setup.sh`` runs
+    it), so the first real ``run`` / ``analyze`` loads it instead of paying the compilation: a small
+    group takes UMAP's exact-distance path, one above 4,096 rows its pynndescent path. Random vectors;
+    nothing is stored. Returns the cache directory (``None`` when the cache is off)."""
+    import numpy as np
+
+    from feedback_miner.adapters.jit_cache import enable_jit_cache
+    from feedback_miner.stages.cluster import cluster_embeddings
+
+    settings = settings or Settings()
+    if not settings.jit_cache:
+        return None
+    where = enable_jit_cache(settings.jit_cache_dir)
+    rng = np.random.default_rng(0)
+    for n in (300, 4200):
+        X = rng.normal(size=(n, 384)).astype(np.float32)
+        cluster_embeddings(X / np.linalg.norm(X, axis=1, keepdims=True), ClusterParams(min_cluster_size=10))
+    return where

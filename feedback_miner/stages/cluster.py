@@ -138,11 +138,14 @@ def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np
 
         umap_distances.install()  # the same distance matrix as scikit-learn's, in one compiled loop
 
+        k = min(params.n_neighbors, n - 1)
+        # Above UMAP's small-data size, exact neighbours by matrix products instead of pynndescent.
+        knn = umap_distances.exact_cosine_knn(X, k) if n >= umap_distances.SMALL_DATA_BELOW else (None, None, None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             Z = umap.UMAP(
-                n_neighbors=min(params.n_neighbors, n - 1), n_components=params.dims, min_dist=0.0,
-                metric="cosine", random_state=params.random_state, n_jobs=1,
+                n_neighbors=k, n_components=params.dims, min_dist=0.0,
+                metric="cosine", random_state=params.random_state, n_jobs=1, precomputed_knn=knn,
             ).fit_transform(X)
     else:
         Z = X

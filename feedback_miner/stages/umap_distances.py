@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cosine_distance_matrix", "install", "installed"]
+__all__ = ["SMALL_DATA_BELOW", "cosine_distance_matrix", "exact_cosine_knn", "install", "installed"]
+
+SMALL_DATA_BELOW = 4096
+"""UMAP computes the full distance matrix below this many rows, and runs pynndescent from it."""
 
 _lock = threading.Lock()
 _kernel: Any = None
@@ -82,3 +85,33 @@ def install() -> None:
 
 def installed() -> bool:
     return _installed
+
+
+def exact_cosine_knn(X: np.ndarray, k: int, *, block_bytes: int = 16 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and cosine distances of each row's ``k`` nearest rows (itself first), exactly.
+
+    For groups of ``SMALL_DATA_BELOW`` rows or more, where UMAP would run pynndescent: its
+    approximate search costs more than this blocked ``X @ X.T`` (float32, ``block_bytes`` of memory
+    whatever n) and compiles about 25 s of numba code in every process, which the JIT cache cannot
+    keep (docs/PERFORMANCE.md section 7). Ties by index; a row's distance to itself and to exact
+    duplicates is 0, as UMAP's ``cosine`` gives.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n = len(X)
+    k = min(k, n)
+    Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    idx = np.empty((n, k), dtype=np.int64)
+    dist = np.empty((n, k), dtype=np.float32)
+    step = max(1, block_bytes // (4 * n))
+    for s in range(0, n, step):
+        sims = Xn[s : s + step] @ Xn.T
+        rows = np.arange(s, min(s + step, n))
+        sims[rows - s, rows] = 2.0  # itself first, whatever the rounding
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top = np.take_along_axis(sims, part, axis=1)
+        order = np.lexsort((part, -top), axis=1)  # by similarity, ties by index
+        idx[s : s + step] = np.take_along_axis(part, order, axis=1)
+        d = 1.0 - np.take_along_axis(top, order, axis=1)
+        d[d < 1e-6] = 0.0
+        dist[s : s + step] = d
+    return idx, dist

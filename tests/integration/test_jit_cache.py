@@ -61,3 +61,17 @@ def test_second_process_loads_compiled_umap_from_the_cache(tmp_path: Path) -> No
     plain = _run("off", tmp_path)  # without it every process compiles again
     assert plain["misses"] and not plain["hits"]
     assert plain["labels"] == first["labels"]
+
+
+def test_setup_warm_up_fills_the_cache_for_the_first_real_run(tmp_path: Path) -> None:
+    """scripts/setup.sh runs bootstrap.warm_jit_cache: afterwards even the first clustering process
+    loads UMAP's code instead of compiling it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "FM_JIT_CACHE_DIR", "FM_JIT_CACHE")}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    warm = subprocess.run([sys.executable, "-c", "from feedback_miner.bootstrap import warm_jit_cache; "
+                           "print(warm_jit_cache())"], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=900, check=False)
+    assert warm.returncode == 0, warm.stderr[-3000:]
+    assert warm.stdout.strip().splitlines()[-1] == str(tmp_path / "feedback-miner" / "numba")
+    first = _run("on", tmp_path)
+    assert first["hits"] and not first["misses"]

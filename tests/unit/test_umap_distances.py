@@ -51,3 +51,21 @@ def test_installed_route_keeps_umap_results_and_other_metrics() -> None:
         assert np.array_equal(fit(), before)
     assert np.array_equal(uu.pairwise_distances(X, metric="euclidean"), pairwise_distances(X, metric="euclidean"))
     assert np.array_equal(uu.pairwise_distances(X, metric=cosine), pairwise_distances(X, metric=cosine))
+
+
+def test_exact_knn_matches_a_full_sort() -> None:
+    from feedback_miner.stages.umap_distances import exact_cosine_knn
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(700, 32)).astype(np.float32)
+    X[10] = X[3]  # an exact duplicate: distance 0, itself still first
+    idx, dist = exact_cosine_knn(X, 15, block_bytes=4 * 700 * 64)  # several blocks
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    S = Xn @ Xn.T
+    np.fill_diagonal(S, 2.0)
+    for i in (0, 3, 10, 350, 699):
+        want = np.lexsort((np.arange(700), -S[i]))[:15]
+        assert idx[i].tolist() == want.tolist()
+        assert idx[i][0] == i and dist[i][0] == 0.0
+        assert np.allclose(dist[i][1:], 1.0 - S[i][want[1:]], atol=1e-5)
+    assert 3 in idx[10][:2].tolist() and dist[10][1] == 0.0
