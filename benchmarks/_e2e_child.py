@@ -110,6 +110,12 @@ def run_analyze(spec: dict[str, Any]) -> None:
     applied = _proposed.apply(spec.get("proposed", []))
     from feedback_miner.cli import app
 
+    if os.environ.get("FM_JIT_CACHE", "true").lower() not in ("false", "0", "no", "off"):
+        # What the CLI's Container does first thing: the instrumentation below imports umap, and
+        # the cache must be on before that or this process compiles as if it were off.
+        from feedback_miner.adapters.jit_cache import enable_jit_cache
+
+        enable_jit_cache()
     clock = StageClock()
     if spec.get("clock"):
         instrument(clock)
