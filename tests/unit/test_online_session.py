@@ -3,7 +3,7 @@ a session of its own, which then gets that many intra-op threads."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -13,7 +13,7 @@ from feedback_miner.config import Settings
 
 
 class _Recorder:
-    made: list[dict[str, Any]] = []
+    made: ClassVar[list[dict[str, Any]]] = []
 
     def __init__(self, **kwargs: Any) -> None:
         _Recorder.made.append(kwargs)
