@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     cluster_workers: int = Field(
         default=0, ge=0, le=64,
         description="Processes over which a run's categories are clustered (the same problems whatever the "
-        "number). 0 (default): both cores from 3,000 texts a run, one below (stages.cluster.PARALLEL_FROM).")
+        "number). 0 (default): both cores from 8,000 texts a run, one below (stages.cluster.PARALLEL_FROM).")
     top_n: int = Field(default=10, ge=1, le=100)
     baseline_weeks: int = Field(default=6, ge=2, le=52)
     match_threshold: float = Field(default=0.8, gt=0.0, le=1.0)

@@ -11,6 +11,6 @@ if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 # Compile the clustering libraries' numba code once now (FM_JIT_CACHE=false skips it): the first
 # run / analyze then loads it from the per-user cache instead of compiling (docs/PERFORMANCE.md).
 if [ "${FM_JIT_CACHE:-true}" != "false" ]; then
-  echo "setup: warming the JIT cache (UMAP / pynndescent, about 30 s once)" >&2
+  echo "setup: warming the JIT cache (UMAP, about 30 s once)" >&2
   HF_HUB_OFFLINE=1 .venv/bin/python -c "from feedback_miner.bootstrap import warm_jit_cache; print('setup: JIT cache in', warm_jit_cache())" >&2
 fi

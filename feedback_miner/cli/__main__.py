@@ -1,3 +1,4 @@
 from feedback_miner.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned clustering worker must not run the CLI again
+    main()
