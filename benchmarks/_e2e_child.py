@@ -108,14 +108,13 @@ def _write(spec: dict[str, Any], report: dict[str, Any]) -> None:
 def run_analyze(spec: dict[str, Any]) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     applied = _proposed.apply(spec.get("proposed", []))
+    from feedback_miner.bootstrap import Container
     from feedback_miner.cli import app
+    from feedback_miner.config import Settings
 
-    if os.environ.get("FM_JIT_CACHE", "true").lower() not in ("false", "0", "no", "off"):
-        # What the CLI's Container does first thing: the instrumentation below imports umap, and
-        # the cache must be on before that or this process compiles as if it were off.
-        from feedback_miner.adapters.jit_cache import enable_jit_cache
-
-        enable_jit_cache()
+    # The CLI builds a Container first, which turns the JIT cache on (FM_JIT_CACHE). Do the same
+    # before the instrumentation below imports umap, or this process compiles as if it were off.
+    Container(Settings())
     clock = StageClock()
     if spec.get("clock"):
         instrument(clock)

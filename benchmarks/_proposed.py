@@ -8,12 +8,11 @@ turns it off for comparison.
 * ``jit``      — ``feedback_miner.adapters.jit_cache.enable_jit_cache()`` before umap is imported
                  (wire: ``bootstrap.Container.__init__``, when ``settings.jit_cache``).
 * ``knn``      — exact cosine k-nearest neighbours by blocked matrix products, handed to UMAP as
-                 ``precomputed_knn`` (wire: ``stages/cluster.py``). UMAP otherwise computes the full
-                 distance matrix of a category under 4,096 texts through scikit-learn calling the
-                 numba ``cosine`` once per pair from Python (n²/2 calls), and above 4,096 runs
-                 pynndescent (approximate, with its own JIT compilation).
+                 ``precomputed_knn`` for every category. Wired since 2026-12-02 above 4,096 texts a
+                 category (where UMAP ran pynndescent); below that the shipped code keeps UMAP's
+                 full distance matrix (``dmat``), so this proposal changes only the small categories.
 * ``serial``   — categories clustered in one process (``ClusterParams(workers=1)``), for comparison
-                 with the shipped default (both cores from 3,000 texts, ``stages.cluster.cluster_groups``).
+                 with the shipped default (both cores from 8,000 texts, ``stages.cluster.cluster_groups``).
 * ``dmat``     — UMAP's small-data cosine distance matrix in one compiled loop,
                  ``feedback_miner.stages.umap_distances.install()`` (wire: ``stages/cluster.py``, after
                  ``import umap``); bit-for-bit the same matrix, so the same labels.
@@ -29,38 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from feedback_miner.stages.umap_distances import exact_cosine_knn
+
 ALL = ("jit", "knn", "serial", "dmat", "spans")
 _applied: set[str] = set()
 
 
 # --- knn ---------------------------------------------------------------------------------------
-def exact_cosine_knn(X: np.ndarray, k: int, *, block_bytes: int = 16 << 20) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and cosine distances of each row's ``k`` nearest rows (itself first), exactly.
-
-    Blocked ``X @ X.T`` in float32 (memory ``block_bytes`` whatever n); distances as UMAP's
-    ``cosine`` gives them, with a row's distance to itself and to exact duplicates 0.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    n = len(X)
-    k = min(k, n)
-    Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-    idx = np.empty((n, k), dtype=np.int64)
-    dist = np.empty((n, k), dtype=np.float32)
-    step = max(1, block_bytes // (4 * n))
-    for s in range(0, n, step):
-        sims = Xn[s : s + step] @ Xn.T
-        rows = np.arange(s, min(s + step, n))
-        sims[rows - s, rows] = 2.0  # itself first, whatever the rounding
-        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top = np.take_along_axis(sims, part, axis=1)
-        order = np.lexsort((part, -top), axis=1)  # by similarity, ties by index
-        idx[s : s + step] = np.take_along_axis(part, order, axis=1)
-        d = 1.0 - np.take_along_axis(top, order, axis=1)
-        d[d < 1e-6] = 0.0  # itself and exact duplicates: 0, as UMAP's float64 cosine gives
-        dist[s : s + step] = d
-    return idx, dist
-
-
+# ``exact_cosine_knn`` is the product's own (stages.umap_distances), which it uses above 4,096 rows
+# per category; this proposal hands it to UMAP for every category, small ones included.
 def _patch_umap() -> None:
     import umap
 

@@ -84,10 +84,11 @@ class Container:
 
 
 def warm_jit_cache(settings: Settings | None = None) -> Path | None:
-    """Compile UMAP's and pynndescent's numba code into the JIT cache now (``scripts/setup.sh`` runs
-    it), so the first real ``run`` / ``analyze`` loads it instead of paying the compilation: a small
-    group takes UMAP's exact-distance path, one above 4,096 rows its pynndescent path. Random vectors;
-    nothing is stored. Returns the cache directory (``None`` when the cache is off)."""
+    """Compile UMAP's numba code into the JIT cache now (``scripts/setup.sh`` runs it), so the first
+    real ``run`` / ``analyze`` loads it instead of paying the compilation: a small group takes UMAP's
+    exact-distance path, one above 4,096 rows its precomputed-neighbours path
+    (``stages.umap_distances.exact_cosine_knn``). Random vectors; nothing is stored. Returns the
+    cache directory (``None`` when the cache is off)."""
     import numpy as np
 
     from feedback_miner.adapters.jit_cache import enable_jit_cache

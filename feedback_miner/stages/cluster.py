@@ -93,9 +93,9 @@ def centroids(X: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
     return out
 
 
-def select_min_size(Z: np.ndarray, grid: tuple[int, ...] = MCS_GRID) -> tuple[int, np.ndarray] | None:
-    """The min cluster size (and its "eom" labels) of ``grid`` whose clustering of ``Z`` has the best
-    DBCV; ``None`` when no size gives two clusters or more.
+def select_min_size(Z: np.ndarray, grid: tuple[int, ...] = MCS_GRID) -> int | None:
+    """The min cluster size of ``grid`` whose "eom" clustering of ``Z`` has the best DBCV; ``None``
+    when no size gives two clusters or more.
 
     One fixed size cannot serve groups of 10 and of 1,000 texts: a size that keeps 40-text problems
     apart splits 200-text ones into fragments, and one that keeps those whole lumps the small ones.
@@ -107,20 +107,19 @@ def select_min_size(Z: np.ndarray, grid: tuple[int, ...] = MCS_GRID) -> tuple[in
     """
     import hdbscan
 
-    best: tuple[float, int, np.ndarray] | None = None
+    best: tuple[float, int] | None = None
     for mcs in grid:
         if len(Z) < 2 * mcs:
             break
         model = hdbscan.HDBSCAN(min_cluster_size=mcs, cluster_selection_method="eom", gen_min_span_tree=True).fit(Z)
-        labels = np.asarray(model.labels_, dtype=np.int64)
-        if labels.max(initial=-1) < 1:
+        if np.asarray(model.labels_).max(initial=-1) < 1:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             score = float(model.relative_validity_)
         if np.isfinite(score) and (best is None or score > best[0]):
-            best = (score, mcs, labels)
-    return None if best is None else (best[1], best[2])
+            best = (score, mcs)
+    return None if best is None else best[1]
 
 
 def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np.ndarray:
@@ -152,17 +151,14 @@ def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np
     else:
         Z = X
     method = params.selection
-    labels: np.ndarray | None = None
     if method == "auto":
         method = "leaf"
-        if not params.min_cluster_size:
-            chosen = select_min_size(Z)
-            if chosen is not None and chosen[0] > mcs:
-                # The data holds larger dense groups than the floor: raise the size toward theirs,
-                # by less than RAISE_BELOW times the floor, keeping leaf selection (see RAISE_BELOW).
-                mcs = min(chosen[0], math.ceil(RAISE_BELOW * mcs) - 1)
-    if labels is None:
-        labels = hdbscan.HDBSCAN(min_cluster_size=mcs, cluster_selection_method=method).fit_predict(Z)
+        chosen = None if params.min_cluster_size else select_min_size(Z)
+        if chosen is not None and chosen > mcs:
+            # The data holds larger dense groups than the floor: raise the size toward theirs,
+            # by less than RAISE_BELOW times the floor, keeping leaf selection (see RAISE_BELOW).
+            mcs = min(chosen, math.ceil(RAISE_BELOW * mcs) - 1)
+    labels = hdbscan.HDBSCAN(min_cluster_size=mcs, cluster_selection_method=method).fit_predict(Z)
     if n < SINGLE_CLUSTER_BELOW and (np.asarray(labels) < 0).all():
         # A small group may hold one problem only; HDBSCAN finds none then unless allowed.
         labels = hdbscan.HDBSCAN(min_cluster_size=mcs, cluster_selection_method="eom",
@@ -179,6 +175,9 @@ def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np
 
 
 def _cluster_in_worker(X: np.ndarray, params: ClusterParams) -> np.ndarray:
+    # Submitted by name rather than cluster_embeddings itself: the worker resolves it at call time,
+    # so a wrapped cluster_embeddings in this process (a profiler, the benchmarks' stage clock) is
+    # never pickled.
     return cluster_embeddings(X, params)
 
 
@@ -203,48 +202,52 @@ def _split_by_cost(sizes: Sequence[int], workers: int) -> list[list[int]]:
 def cluster_groups(groups: Sequence[np.ndarray], params: ClusterParams | None = None,
                    on_done: Callable[[int], None] | None = None) -> list[np.ndarray]:
     """:func:`cluster_embeddings` of each group (a run's categories), over ``params.workers``
-    processes: the same labels as one process gives, in the order of ``groups``. The second process
-    is spawned (no fork of a process holding threads and model sessions) and loads the compiled
-    UMAP code from the JIT cache when this process uses one; if it cannot start or dies, its groups
-    are clustered here. Like any spawned process it imports the main module again: a script that
-    sets ``workers`` != 1 needs the ``if __name__ == "__main__":`` guard (the CLI and the API have it). ``on_done(i)`` is called as group ``i``
-    is finished (progress)."""
+    processes: the same labels as one process gives, in the order of ``groups``.
+
+    The second process is spawned (no fork of a process holding threads and model sessions) and
+    loads the compiled UMAP code from the JIT cache when this process uses one; if it cannot start
+    or dies, its groups are clustered here. Like any spawned process it imports the main module
+    again: a script that sets ``workers`` != 1 needs the ``if __name__ == "__main__":`` guard (the
+    CLI and the API have it). ``on_done(i)`` is called as group ``i`` is finished (progress).
+    """
     params = params or ClusterParams()
+    sizes = [len(g) for g in groups]
     workers = params.workers
     if workers == 0:
-        workers = min(2, os.cpu_count() or 1) if sum(len(g) for g in groups) >= PARALLEL_FROM else 1
-    sizes = [len(g) for g in groups]
-    workers = min(workers, sum(1 for n in sizes if n >= 2 * auto_min_cluster_size(n)))
-    out: list[np.ndarray | None] = [None] * len(groups)
+        workers = min(2, os.cpu_count() or 1) if sum(sizes) >= PARALLEL_FROM else 1
+    workers = min(workers, sum(1 for n in sizes if n >= 2 * auto_min_cluster_size(n)))  # groups that cluster
+    out: dict[int, np.ndarray] = {}
+
+    def here(i: int) -> None:
+        out[i] = cluster_embeddings(groups[i], params)
+        if on_done:
+            on_done(i)
+
     if workers <= 1:
-        for i, g in enumerate(groups):
-            out[i] = cluster_embeddings(g, params)
-            if on_done:
-                on_done(i)
-        return [o for o in out if o is not None]
+        for i in range(len(groups)):
+            here(i)
+        return [out[i] for i in range(len(groups))]
     import multiprocessing as mp
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     from feedback_miner.adapters.jit_cache import jit_cache_enabled
 
-    bins = _split_by_cost(sizes, workers)
+    mine, *theirs = _split_by_cost(sizes, workers)
     cache = jit_cache_enabled()
-    futures: dict[int, Future[np.ndarray]] = {}
     with ProcessPoolExecutor(workers - 1, mp_context=mp.get_context("spawn"), initializer=_worker_init,
                              initargs=(str(cache) if cache else None,)) as pool:
         futures = {i: pool.submit(_cluster_in_worker, np.asarray(groups[i], dtype=np.float32), params)
-                   for b in bins[1:] for i in b}
-        for i in bins[0]:
-            out[i] = cluster_embeddings(groups[i], params)
-            if on_done:
-                on_done(i)
+                   for b in theirs for i in b}
+        for i in mine:
+            here(i)
         for i, f in futures.items():
             try:
                 out[i] = f.result()
             except BrokenProcessPool as exc:  # the worker could not start or died: do its share here
                 log.warning("clustering worker process failed (%s); clustering category %d in this process", exc, i)
-                out[i] = cluster_embeddings(groups[i], params)
+                here(i)
+                continue
             if on_done:
                 on_done(i)
-    return [o for o in out if o is not None]
+    return [out[i] for i in range(len(groups))]

@@ -3,13 +3,14 @@ in a spawned worker)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
 
 from feedback_miner.errors import InputError
-from feedback_miner.stages.cluster import ClusterParams, cluster_groups
+from feedback_miner.stages.cluster import PARALLEL_FROM, ClusterParams, cluster_groups
 
 
 def _groups() -> list[np.ndarray]:
@@ -48,8 +49,25 @@ def test_auto_stays_in_one_process_for_a_small_run(monkeypatch: pytest.MonkeyPat
         raise AssertionError("a small run must not spawn a process")
 
     monkeypatch.setattr(ProcessPoolExecutor, "__init__", refuse)
-    labels = cluster_groups(_groups()[2:], ClusterParams(workers=0))
-    assert [len(x) for x in labels] == [150, 5]
+    groups = _groups()  # three groups big enough to cluster, 835 texts in all: under PARALLEL_FROM
+    assert sum(len(g) for g in groups) < PARALLEL_FROM
+    labels = cluster_groups(groups, ClusterParams(workers=0))
+    assert [len(x) for x in labels] == [420, 260, 150, 5]
+
+
+def test_a_broken_worker_leaves_its_groups_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    groups = _groups()
+
+    def broken(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        f: Future[object] = Future()
+        f.set_exception(BrokenProcessPool("worker died"))
+        return f
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", broken)
+    done: list[int] = []
+    labels = cluster_groups(groups, ClusterParams(workers=2), on_done=done.append)
+    assert sorted(done) == [0, 1, 2, 3]
+    assert [a.tolist() for a in labels] == [a.tolist() for a in cluster_groups(groups, ClusterParams(workers=1))]
 
 
 def test_negative_workers_are_refused() -> None:
