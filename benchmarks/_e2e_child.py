@@ -243,7 +243,8 @@ def run_cluster(spec: dict[str, Any]) -> None:
     cats = [p.category for p in preds]
     from feedback_miner.stages.cluster import ClusterParams
 
-    params = ClusterParams(workers=1 if "serial" in applied else 0)  # 0: as analyze's default (cluster_workers)
+    # workers 0: as analyze's default (cluster_workers); "params": ClusterParams overrides (--params)
+    params = ClusterParams(**{"workers": 1 if "serial" in applied else 0, **spec.get("params", {})})
     found = analysis.find_problems(items, X, cats, params=params, embedder=emb)  # titles re-ranked with the model
     by_id = {it.id: it for it in items if it.id is not None}
     analysis.attach_satisfaction(found.problems, by_id, now=now)

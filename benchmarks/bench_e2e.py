@@ -4,7 +4,7 @@
         [--product onnx-int8 [sentence-transformers]] [--proposed jit,knn [--proposed-on onnx-int8]]
         [--no-bertopic] [--bertopic-encode-first] [--no-raw]
         [--data ../shared/data] [--out benchmarks/results/e2e.json]
-    python benchmarks/bench_e2e.py --post [--n 10000] [--repeats 3] [--variants "" jit jit,knn ...]
+    python benchmarks/bench_e2e.py --post [--n 10000] [--repeats 3] [--variants "" jit jit,knn ...] [--params JSON]
     python benchmarks/bench_e2e.py --jit [--n 10000]           # first vs second process, clustering only
     python benchmarks/bench_e2e.py --profile [--n 10000] [--runtime onnx-int8] [--proposed ...]  # cProfile, CPU time
 
@@ -255,7 +255,8 @@ def post(args: argparse.Namespace, n: int, work: Path) -> dict[str, Any]:
             tag = f"post{n}_r{r}_{v.replace(',', '-') or 'shipped'}"
             out = work / f"{tag}.labels.json"
             x = child("cluster", {"csv": str(csv_path), "vectors": str(vec), "out": str(out), "runtime": args.runtime,
-                                  "proposed": [p for p in v.split(",") if p]}, work, tag, base_env())
+                                  "proposed": [p for p in v.split(",") if p],
+                                  "params": json.loads(args.params)}, work, tag, base_env())
             x["labels"] = str(out)
             log(f"  round {r + 1}: [{v or 'shipped'}] post-embedding cpu {x['child']['post_embedding_cpu_s']}s "
                 f"wall {x['child']['post_embedding_wall_s']}s; process cpu {x['cpu_s']}s rss {x['peak_rss_mb']:.0f}MB")
@@ -377,6 +378,7 @@ def main() -> None:
     ap.add_argument("--jit", action="store_true", help="first vs second process, JIT cache on/off")
     ap.add_argument("--profile", action="store_true", help="one analyze under cProfile (CPU time)")
     ap.add_argument("--variants", nargs="+", default=["", "jit", "jit,knn"])
+    ap.add_argument("--params", default="{}", help='--post: ClusterParams overrides as JSON, e.g. \'{"selection": "leaf"}\'')
     ap.add_argument("--runtime", default="onnx-int8", help="runtime of the saved vectors (--post, --jit)")
     ap.add_argument("--work", type=Path, default=None, help="keep the CSVs, outputs and logs here")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "e2e.json")
