@@ -69,6 +69,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "shipped": {},
     # uvicorn's pure-Python HTTP parser and event loop (what it picks when uvloop and httptools are missing)
     "h11-asyncio": {"uvicorn": {"loop": "asyncio", "http": "h11"}},
+    # integer weight products (embedders.dynamic_int8_model) for /v1/classify, and for batch work too
+    "dynamic-online": {"env": {"FM_ONLINE_EMBEDDER": "onnx-dynamic-int8"}},
+    "dynamic-all": {"env": {"FM_ONLINE_EMBEDDER": "onnx-dynamic-int8", "FM_EMBEDDER": "onnx-dynamic-int8"}},
     "before": {"onnx": {"batch_size": 16, "threads": None, "workers": 1, "spinning": True},
                "env": {"FM_EMBEDDER": "sentence-transformers"}},  # the batch default then: torch loaded too
     "onnx-2threads": {"onnx": {"threads": 2}},

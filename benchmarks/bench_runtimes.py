@@ -114,10 +114,17 @@ def clustering(data: Path, embedders: dict[str, Any], clf: Any, seeds: list[int]
             m: {"mean": round(statistics.fmean(v[m] for v in by_seed.values()), 4),
                 "min": min(v[m] for v in by_seed.values()), "max": max(v[m] for v in by_seed.values())}
             for m in ("nmi", "ari", "unclustered_share", "n_clusters")}
-    names = list(vecs)
-    if len(names) == 2:
-        cos = (vecs[names[0]] * vecs[names[1]]).sum(1)
-        out["cosine_between_runtimes"] = {"mean": round(float(cos.mean()), 5), "min": round(float(cos.min()), 5)}
+    ref, *others = list(vecs)
+    for name in others:
+        cos = (vecs[ref] * vecs[name]).sum(1)
+        S, R = vecs[name] @ vecs[name].T, vecs[ref] @ vecs[ref].T
+        np.fill_diagonal(S, -1.0)
+        np.fill_diagonal(R, -1.0)
+        nn, nr = np.argsort(-S, axis=1)[:, :10], np.argsort(-R, axis=1)[:, :10]
+        same_nn = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(nn, nr)]))
+        key = "cosine_between_runtimes" if len(vecs) == 2 else f"{name}_vs_{ref}"
+        out[key] = {"mean": round(float(cos.mean()), 5), "min": round(float(cos.min()), 5),
+                    "shared_10_nearest_neighbours": round(same_nn, 4)}
     return out
 
 
@@ -126,18 +133,22 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 1])
     ap.add_argument("--knn", action="store_true")
+    ap.add_argument("--runtimes", nargs="+", default=["sentence-transformers", "onnx-int8"],
+                    help="runtimes to compare; the first is the reference (sentence-transformers, onnx-int8, "
+                    "onnx-dynamic-int8)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "runtimes.json")
     args = ap.parse_args()
     import _proposed
 
     _proposed.apply(["jit"])
     from feedback_miner.adapters.artefacts import load_classifier
-    from feedback_miner.adapters.embedders import OnnxInt8Embedder, SentenceTransformerEmbedder
+    from feedback_miner.bootstrap import make_embedder
+    from feedback_miner.config import Settings
     from feedback_miner.domain.types import CATEGORY_IDS
 
     load0 = os.getloadavg()
     clf, manifest = load_classifier(ROOT / "models" / "classifier")
-    embedders = {"sentence-transformers": SentenceTransformerEmbedder(), "onnx-int8": OnnxInt8Embedder()}
+    embedders = {rt: make_embedder(Settings(embedder=rt)) for rt in args.runtimes}
     result: dict[str, Any] = {"command": "python benchmarks/bench_runtimes.py " + " ".join(sys.argv[1:]),
                               "date": datetime.now(UTC).isoformat(timespec="seconds"),
                               "classifier_version": manifest["version"], "classifier_trained_on": manifest.get("embedder"),
@@ -151,8 +162,11 @@ def main() -> None:
         result["classifier"][name] = {k: r[k] for k in ("n", "macro_f1_7way", "accuracy", "per_category_f1")} | {
             "ece": r["reliability"]["ece"]}
         preds[name] = [p.category for p in clf.predict(emb.embed(texts))]
-    result["classifier"]["paired_bootstrap_onnx_minus_torch"] = paired_bootstrap(
-        truth, preds["sentence-transformers"], preds["onnx-int8"], list(CATEGORY_IDS))
+    ref, *others = args.runtimes
+    for rt in others:
+        key = ("paired_bootstrap_onnx_minus_torch" if (ref, rt) == ("sentence-transformers", "onnx-int8")
+               else f"paired_bootstrap_{rt}_minus_{ref}")
+        result["classifier"][key] = paired_bootstrap(truth, preds[ref], preds[rt], list(CATEGORY_IDS))
     log(f"(a) {result['classifier']}")
     result["clustering_banking77"] = clustering(args.data, embedders, clf, args.seeds, args.knn)
     result["loadavg_1_5_15_after"] = [round(x, 2) for x in os.getloadavg()]

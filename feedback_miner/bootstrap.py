@@ -25,10 +25,11 @@ __all__ = ["Container", "cluster_params", "make_embedder", "run_options"]
 def make_embedder(settings: Settings, *, online: bool = False) -> Embedder:
     """The embedding model; ``online=True`` picks the runtime for single-text API calls."""
     kind = settings.online_embedder if online else settings.embedder
-    if kind == "onnx-int8":
-        from feedback_miner.adapters.embedders import OnnxInt8Embedder
+    if kind in ("onnx-int8", "onnx-dynamic-int8"):
+        from feedback_miner.adapters.embedders import OnnxDynamicInt8Embedder, OnnxInt8Embedder
 
-        return OnnxInt8Embedder(threads=settings.online_threads) if online else OnnxInt8Embedder()
+        cls = OnnxInt8Embedder if kind == "onnx-int8" else OnnxDynamicInt8Embedder
+        return cls(threads=settings.online_threads) if online else cls()
     from feedback_miner.adapters.embedders import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size, verbose=settings.verbose)
@@ -63,7 +64,7 @@ class Container:
     def embedder(self, *, online: bool = False) -> Embedder:
         """The batch (default) or online runtime; both are the same model, loaded once each. With a
         Dask scheduler configured (``FM_DASK_SCHEDULER``), batch embedding runs on its workers."""
-        own_session = self.settings.online_embedder == "onnx-int8" and self.settings.online_threads != 1
+        own_session = self.settings.online_embedder != "sentence-transformers" and self.settings.online_threads != 1
         kind_online = online and (self.settings.online_embedder != self.settings.embedder or own_session)
         if kind_online not in self._embedders:
             if not online and self.settings.dask_scheduler:

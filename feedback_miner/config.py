@@ -33,20 +33,22 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default a SQLite file in the working directory.",
     )
     models_dir: Path = Field(default_factory=default_models_dir)
-    embedder: Literal["sentence-transformers", "onnx-int8"] = Field(
+    embedder: Literal["sentence-transformers", "onnx-int8", "onnx-dynamic-int8"] = Field(
         default="onnx-int8",
         description="Model runtime for batch work (run, analyze, train). int8 ONNX: same model, classifier macro-F1 "
         "and clustering NMI/ARI equal to torch within noise, ~4x less CPU per text (models/MODEL_CARD.md, "
         "benchmarks/results/runtimes.json). Vectors are cached per runtime (model ids differ).")
-    online_embedder: Literal["sentence-transformers", "onnx-int8"] = Field(
-        default="onnx-int8",
-        description="Model runtime for POST /v1/classify: the same model; int8 ONNX answers single texts faster "
-        "(benchmarks/results/api*.json).",
+    online_embedder: Literal["sentence-transformers", "onnx-int8", "onnx-dynamic-int8"] = Field(
+        default="onnx-dynamic-int8",
+        description="Model runtime for POST /v1/classify: the same model. onnx-dynamic-int8 (integer weight "
+        "products, built once from the packaged model) uses half the CPU a text of onnx-int8; classifier "
+        "macro-F1 equal (0.603 vs 0.603, benchmarks/results/runtimes_dynamic.json); under 8 clients p99 68.7 vs "
+        "91.7 ms (benchmarks/results/api_dynamic.json).",
     )
     online_threads: int = Field(
         default=1, ge=1, le=64,
-        description="Intra-op threads of the int8 ONNX session answering POST /v1/classify. 1 (default, the batch "
-        "runtime's own setting, so the API shares the batch session): 2 gave a worse p99 under 8 clients on "
+        description="Intra-op threads of the ONNX session answering POST /v1/classify. 1 (default, the batch "
+        "runtime's own setting, so the API shares the batch session when both use one runtime): 2 gave a worse p99 under 8 clients on "
         "2 cores (docs/PERFORMANCE.md section 4); another value gives the API a session of its own.")
     session_secret: str | None = Field(
         default=None,

@@ -14,3 +14,7 @@ if [ "${FM_JIT_CACHE:-true}" != "false" ]; then
   echo "setup: warming the JIT cache (UMAP, about 30 s once)" >&2
   HF_HUB_OFFLINE=1 .venv/bin/python -c "from feedback_miner.bootstrap import warm_jit_cache; print('setup: JIT cache in', warm_jit_cache())" >&2
 fi
+# Build the integer-arithmetic copy of the packaged model that answers POST /v1/classify
+# (onnx-dynamic-int8, embedders.dynamic_int8_model: onnxruntime's own quantiser, no download).
+echo "setup: building the onnx-dynamic-int8 model (about 10 s once)" >&2
+HF_HUB_OFFLINE=1 .venv/bin/python -c "from feedback_miner.adapters.embedders import dynamic_int8_model; print('setup: model in', dynamic_int8_model())" >&2

@@ -32,6 +32,8 @@ class ClusterParams:
     n_neighbors: int = 15
     assign_threshold: float = 0.5
     random_state: int = 42
+    # UMAP's optimisation epochs; 0 = UMAP's own default (500 below 10,000 rows, 200 above).
+    n_epochs: int = 0
     # "auto": leaf selection at auto_min_cluster_size(n), raised to the size that DBCV finds best when
     # the group is made of larger dense groups (select_min_size; below RAISE_BELOW times the floor).
     # "leaf" / "eom": that method at min_cluster_size (0 = auto_min_cluster_size(n)).
@@ -50,6 +52,8 @@ class ClusterParams:
             raise InputError(f"n_neighbors must be >= 2, got {self.n_neighbors}")
         if self.selection not in ("auto", "leaf", "eom"):
             raise InputError(f"selection must be 'auto', 'leaf' or 'eom', got {self.selection!r}")
+        if self.n_epochs < 0:
+            raise InputError(f"n_epochs must be 0 (UMAP's default) or >= 1, got {self.n_epochs}")
         if self.workers < 0:
             raise InputError(f"workers must be 0 (auto) or >= 1, got {self.workers}")
         if not -1.0 <= self.assign_threshold <= 1.0:
@@ -147,6 +151,7 @@ def cluster_embeddings(X: np.ndarray, params: ClusterParams | None = None) -> np
             Z = umap.UMAP(
                 n_neighbors=k, n_components=params.dims, min_dist=0.0,
                 metric="cosine", random_state=params.random_state, n_jobs=1, precomputed_knn=knn,
+                n_epochs=params.n_epochs or None,
             ).fit_transform(X)
     else:
         Z = X
