@@ -50,7 +50,7 @@ from _common import T0, log, read_csv
 
 from feedback_miner.domain.types import FeedbackItem
 from feedback_miner.stages.embed import text_hash
-from feedback_miner.stages.evaluation import duplicated_titles, problem_quality
+from feedback_miner.stages.evaluation import duplicated_titles, problem_quality, title_names_intent
 
 CATEGORY_OF: dict[object, str] = {}  # problem id -> category of the last product run (for the examples)
 TARGETS = {"problems_per_intent": 1.15, "purity": 0.85, "duplicated_titles": 0, "title_names_intent": 0.70,
@@ -111,19 +111,6 @@ def embed_cached(texts: Sequence[str], embedder: Any, cache: Path | None) -> np.
     return np.stack([vectors[text_hash(t)] for t in texts]).astype(np.float32)
 
 
-def intent_name(label: str) -> str:
-    return " ".join(label.replace("_", " ").replace("?", "").split())
-
-
-def title_names_intent(titles: Sequence[str], majority: Sequence[str], intents: Sequence[str], embedder: Any) -> float:
-    names = sorted(set(intents))
-    N = embedder.embed([intent_name(n) for n in names])
-    T = embedder.embed(list(titles)) if titles else np.zeros((0, N.shape[1]))
-    nearest = (T @ N.T).argmax(axis=1) if len(titles) else []
-    hits = sum(1 for j, m in zip(nearest, majority) if names[int(j)] == m)
-    return round(hits / len(titles), 4) if titles else 0.0
-
-
 def evaluate(labels: Sequence[object], titles: dict[object, str], intents: Sequence[str], embedder: Any) -> dict[str, Any]:
     q: dict[str, Any] = problem_quality(intents, labels)
     members: dict[object, list[str]] = defaultdict(list)
@@ -134,7 +121,7 @@ def evaluate(labels: Sequence[object], titles: dict[object, str], intents: Seque
     majority = [Counter(members[k]).most_common(1)[0][0] for k in keys]
     ts = [titles[k] for k in keys]
     q["duplicated_titles"] = duplicated_titles(ts)
-    q["title_names_intent"] = title_names_intent(ts, majority, intents, embedder)
+    q["title_names_intent"] = title_names_intent(ts, majority, intents, embedder.embed)
     q["examples"] = [{"title": t, "majority_intent": m, "size": len(members[k]), "category": CATEGORY_OF.get(k, str(k).split(":")[0]),
                       "purity": round(Counter(members[k]).most_common(1)[0][1] / len(members[k]), 3)}
                      for k, t, m in sorted(zip(keys, ts, majority), key=lambda x: -len(members[x[0]]))]

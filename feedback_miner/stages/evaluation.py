@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from feedback_miner.errors import InputError
 
-__all__ = ["duplicated_titles", "macro_f1", "per_class_f1", "problem_quality", "reliability"]
+__all__ = ["duplicated_titles", "intent_name", "macro_f1", "per_class_f1", "problem_quality", "reliability",
+           "title_names_intent"]
 
 
 def per_class_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> dict[str, float]:
@@ -103,3 +104,24 @@ def duplicated_titles(titles: Sequence[str]) -> int:
     """Problems whose title (case- and space-insensitive) another problem of the same run already has."""
     keys = [" ".join(t.lower().split()) for t in titles]
     return len(keys) - len(set(keys))
+
+
+def intent_name(label: str) -> str:
+    """An intent label as words: ``card_arrival`` -> ``card arrival``."""
+    return " ".join(label.replace("_", " ").replace("?", "").split())
+
+
+def title_names_intent(titles: Sequence[str], majority: Sequence[str], intents: Sequence[str],
+                       embed: Callable[[Sequence[str]], np.ndarray]) -> float:
+    """Share of problems whose title, embedded, is nearest to the name of its own majority intent
+    among the names of all ``intents`` (``majority[k]`` is problem ``k``'s majority intent)."""
+    if len(titles) != len(majority):
+        raise InputError(f"one majority intent per title: {len(majority)} for {len(titles)} titles")
+    if not titles:
+        return 0.0
+    names = sorted(set(intents))
+    N = np.asarray(embed([intent_name(n) for n in names]))
+    T = np.asarray(embed(list(titles)))
+    nearest = (T @ N.T).argmax(axis=1)
+    hits = sum(1 for j, m in zip(nearest, majority) if names[int(j)] == m)
+    return round(hits / len(titles), 4)

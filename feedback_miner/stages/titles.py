@@ -33,6 +33,11 @@ __all__ = [
 ]
 
 MAX_WORDS = 6
+MIN_POOL = 10
+"""A problem whose members share fewer title phrases than this (each used by 8% of them) also
+ranks the phrases that two members share. Measured with ``benchmarks/bench_problems.py``
+(title-names-intent at 0 / 5 / 10 / 20 / always): banking77 0.65 / 0.70 / 0.72 / 0.72 / 0.72, bitext
+0.70 / 0.73 / 0.73 / 0.73 / 0.73, the demo 0.76 throughout (its titles unchanged)."""
 CONTRAST = 3.0
 """Weight of a title phrase's margin over the run's nearest other problem (``rerank``), measured with
 ``benchmarks/bench_problems.py``: title-names-intent at 0 / 3 / 10 was 0.62 / 0.65 / 0.64 on banking77,
@@ -139,6 +144,10 @@ def candidates(
             whole[key] += bounded
     need = max(2, int(np.ceil(0.08 * n))) if n >= 4 else 1
     pool = [(key, ks) for key, ks in users.items() if len(ks) >= need]
+    if len(pool) < MIN_POOL and need > 2:
+        # Varied wording leaves few phrases shared by 8% of the members; phrases two of them share
+        # then compete too, on the same score ("pending transfer" against "account details").
+        pool = [(key, ks) for key, ks in users.items() if len(ks) >= 2]
     sims = np.asarray(member_vectors @ centroid, dtype=np.float64)
     scored: list[tuple[float, tuple[str, ...]]] = []
     for key, ks in pool:

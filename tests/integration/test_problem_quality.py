@@ -16,7 +16,7 @@ import pytest
 
 from feedback_miner.demo.generate import PROBLEM_CATEGORIES, generate_labeled_demo
 from feedback_miner.domain.types import FeedbackItem
-from feedback_miner.stages.evaluation import duplicated_titles, problem_quality
+from feedback_miner.stages.evaluation import duplicated_titles, problem_quality, title_names_intent
 from feedback_miner.stages.ingest import ColumnMapping, IngestReport, parse_rows
 from feedback_miner.stages.problems import find_problems
 from feedback_miner.stages.severe import severe_reason, severe_unclustered
@@ -50,6 +50,17 @@ def test_banking77_slice_problems_are_pure_and_not_fragmented(real_embedder) -> 
     assert q["purity"] >= 0.80 and q["problems_per_intent"] <= 1.25, q
     assert q["unclustered_share"] <= 0.10, q
     assert duplicated_titles([p.title for p in found.problems]) == 0
+    # Titles name their problem: embedded, nearest to their own majority intent's name. Measured
+    # 2026-12-02: 12 of 14 problems (0.857); 11 of 14 (0.786) before phrases two members share
+    # competed in small title pools (stages.titles.MIN_POOL).
+    members: dict[str, list[str]] = {}
+    for pid, r in zip(found.problem_of, rows):
+        if pid is not None:
+            members.setdefault(pid, []).append(r["label"])
+    majority = [Counter(members[p.id]).most_common(1)[0][0] for p in found.problems]
+    named = title_names_intent([p.title for p in found.problems], majority, [r["label"] for r in rows],
+                               real_embedder.embed)
+    assert named >= 0.80, [(p.title, m) for p, m in zip(found.problems, majority)]
 
 
 def test_large_groups_are_not_split_into_fragments(real_embedder) -> None:  # type: ignore[no-untyped-def]
