@@ -184,11 +184,20 @@ def main() -> None:
     ap.add_argument("--embedder", default="onnx-dynamic-int8",
                     choices=["sentence-transformers", "onnx-int8", "onnx-dynamic-int8"],
                     help="runtime of /v1/classify (FM_ONLINE_EMBEDDER)")
-    ap.add_argument("--variants", nargs="+", default=["shipped"], choices=list(VARIANTS))
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
+                    help='an extra variant, e.g. \'before={"env": {"PYTHONPATH": "/tmp/old-checkout"}}\' '
+                    "(another checkout's code on this environment); name it in --variants")
+    ap.add_argument("--variants", nargs="+", default=["shipped"])
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--skip-feedback", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "api.json")
     a = ap.parse_args()
+    for spec in a.variant:
+        name, _, js = spec.partition("=")
+        VARIANTS[name] = json.loads(js)
+    unknown = [v for v in a.variants if v not in VARIANTS]
+    if unknown:
+        ap.error(f"unknown variants {unknown}; known: {sorted(VARIANTS)}")
 
     from feedback_miner.adapters.keys import create_key
     from feedback_miner.adapters.store import open_store
