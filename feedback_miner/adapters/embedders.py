@@ -237,8 +237,19 @@ def dynamic_int8_model(cache_dir: Path | None = None) -> Path:
         graph = onnx.load(str(fused)).graph
         weights = {t.name for t in graph.initializer}
         nodes = [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights]
-        quantize_dynamic(str(fused), str(built), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_quantize=nodes)
+        import logging
+
+        def _not_preprocessing_advice(record: logging.LogRecord) -> bool:
+            # The quantiser advises its pre-processing step on every call; the two passes above are it.
+            return "pre-processing before quantization" not in record.getMessage()
+
+        root = logging.getLogger()
+        root.addFilter(_not_preprocessing_advice)
+        try:
+            quantize_dynamic(str(fused), str(built), weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul"], nodes_to_quantize=nodes)
+        finally:
+            root.removeFilter(_not_preprocessing_advice)
         os.replace(built, out)
     return out
 
