@@ -27,7 +27,7 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API 
 _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
 
 
-async def get_services(request: Request) -> Services:  # async: no thread-pool hand-off for an attribute read
+def get_services(request: Request) -> Services:
     """The app's :class:`Services`, created by the lifespan."""
     svc: Services = request.app.state.services
     return svc

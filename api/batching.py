@@ -12,7 +12,6 @@ wait; measured in docs/PERFORMANCE.md). Nothing per request is larger than its o
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import threading
 import time
@@ -53,16 +52,6 @@ class BatchingEmbedder:
         fut: Future[np.ndarray] = Future()
         self._q.put((texts, fut))
         return fut.result()
-
-    async def embed_async(self, texts: Sequence[str]) -> np.ndarray:
-        """:meth:`embed` for a coroutine: the caller's event loop waits on the batch without a thread
-        of its own (an ``async`` endpoint saves the thread-pool hand-off of a sync one)."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        self._ensure_workers()
-        fut: Future[np.ndarray] = Future()
-        self._q.put((texts, fut))
-        return await asyncio.wrap_future(fut)
 
     def close(self) -> None:
         """Stop the worker threads (pending calls are served first)."""

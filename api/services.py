@@ -86,13 +86,6 @@ class CentroidIndex:
         return {"id": entry[0][k][0], "title": entry[0][k][1], "similarity": round(float(sims[k]), 4)}
 
 
-INLINE_REDACT_CHARS = 2_000
-
-
-def _clean(texts: Sequence[str]) -> list[str]:
-    return [redact(" ".join(t.split())) for t in texts]
-
-
 class Services:
     """The long-lived collaborators of the API, created once by the app factory's lifespan."""
 
@@ -139,25 +132,8 @@ class Services:
     # -- classify ---------------------------------------------------------------------------
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """Category, confidence, secondary category and nearest known problem per text."""
-        preds, X = classify_texts(_clean(texts), self.online_embedder, self.clf)
-        return self._classified(preds, X)
-
-    async def classify_async(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """:meth:`classify` for POST /v1/classify, without a thread of its own: the embedding is
-        awaited on the batcher, the linear classifier runs on the event loop (microseconds), and so
-        does redaction of a short request (0.02 ms for a 60-character comment); a request of more
-        than ``INLINE_REDACT_CHARS`` characters is redacted in the thread pool (a 5,000-character
-        text takes about 3 ms, which would hold up every other request on the loop)."""
-        if sum(len(t) for t in texts) <= INLINE_REDACT_CHARS:
-            clean = _clean(texts)
-        else:
-            from starlette.concurrency import run_in_threadpool
-
-            clean = await run_in_threadpool(_clean, texts)
-        X = await self.online_embedder.embed_async(clean)
-        return self._classified(self.clf.predict(X) if len(clean) else [], X)
-
-    def _classified(self, preds: Sequence[Any], X: np.ndarray) -> list[dict[str, Any]]:
+        clean = [redact(" ".join(t.split())) for t in texts]
+        preds, X = classify_texts(clean, self.online_embedder, self.clf)
         return [{"category": p.category, "confidence": round(p.confidence, 4),
                  "secondary_category": p.secondary_category, "problem": self.centroids.nearest(p.category, x)}
                 for p, x in zip(preds, X)]

@@ -105,7 +105,7 @@ def start_server(db_url: str, embedder: str, log: Path, variant: dict[str, Any] 
            "FM_BENCH_ONNX": json.dumps(v.get("onnx", {})), "FM_BENCH_BATCHER": json.dumps(v.get("batcher", {})),
            "FM_BENCH_UVICORN": json.dumps(v.get("uvicorn", {})), **v.get("env", {})}
     proc = subprocess.Popen([sys.executable, "-c", _SERVER, "serve", "--port", str(port),
-                             "--db", db_url], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT)
+                             "--db", db_url], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=v.get("cwd", ROOT))
     base = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
     while time.monotonic() - t0 < 300:
@@ -185,8 +185,9 @@ def main() -> None:
                     choices=["sentence-transformers", "onnx-int8", "onnx-dynamic-int8"],
                     help="runtime of /v1/classify (FM_ONLINE_EMBEDDER)")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
-                    help='an extra variant, e.g. \'before={"env": {"PYTHONPATH": "/tmp/old-checkout"}}\' '
-                    "(another checkout's code on this environment); name it in --variants")
+                    help='an extra variant, e.g. \'before={"cwd": "/tmp/old", "env": {"PYTHONPATH": "/tmp/old"}}\' '
+                    "(another checkout's code on this environment: the server imports from its cwd first); "
+                    "name it in --variants")
     ap.add_argument("--variants", nargs="+", default=["shipped"])
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--skip-feedback", action="store_true")

@@ -29,9 +29,9 @@ def post_feedback(batch: FeedbackBatch, svc: Svc, _: Ingest) -> dict[str, object
 
 
 @router.post("/classify", response_model=ClassifyResponse, responses=errors(401, 403, 413, 422))
-async def post_classify(req: ClassifyRequest, svc: Svc, _: Ingest) -> dict[str, object]:
+def post_classify(req: ClassifyRequest, svc: Svc, _: Ingest) -> dict[str, object]:
     """Classify texts without storing them; results in the same order, with the nearest known problem."""
     for n, t in enumerate(req.texts):
         if len(t) > MAX_CLASSIFY_CHARS:
             raise InputError(f"texts.{n}: longer than {MAX_CLASSIFY_CHARS} characters")
-    return {"results": await svc.classify_async(req.texts)}
+    return {"results": svc.classify(req.texts)}

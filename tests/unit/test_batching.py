@@ -69,23 +69,3 @@ def test_the_window_lets_a_lone_request_wait_for_company() -> None:
         first.result(10), second.result(10)
     assert inner.batches == [["x", "yy"]]
     b.close()
-
-
-def test_coroutines_share_batches_and_get_their_own_vectors_and_errors() -> None:
-    import asyncio
-
-    inner = Recorder()
-    b = BatchingEmbedder(inner, window_s=0.01)
-    texts = [["b" * (i % 5 + 1)] * (i % 2 + 1) for i in range(24)]
-
-    async def main() -> list[np.ndarray]:
-        return list(await asyncio.gather(*(b.embed_async(t) for t in texts)))
-
-    got = asyncio.run(main())
-    for t, v in zip(texts, got):
-        assert v.shape == (len(t), 4) and (v[:, 0] == [len(x) for x in t]).all()
-    assert len(inner.batches) < len(texts)  # calls made at once were served together
-    assert asyncio.run(b.embed_async([])).shape == (0, 4)
-    with pytest.raises(RuntimeError, match="model failed"):
-        asyncio.run(b.embed_async(["boom"]))
-    b.close()
