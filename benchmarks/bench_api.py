@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import free_port, percentile
 
-# Applies FM_BENCH_SWITCH_S (sys.setswitchinterval), FM_BENCH_ONNX (OnnxInt8Embedder options), FM_BENCH_BATCHER (BatchingEmbedder options) and
+# Applies FM_BENCH_SWITCH_S (sys.setswitchinterval), FM_BENCH_ONNX (options of both ONNX embedders), FM_BENCH_BATCHER (BatchingEmbedder options) and
 # FM_BENCH_UVICORN (uvicorn.run options), JSON each, then runs `feedback-miner serve ...`.
 _SERVER = r"""
 import functools, json, os, sys
@@ -51,6 +51,7 @@ onnx = json.loads(os.environ.get("FM_BENCH_ONNX") or "{}")
 if onnx:
     import feedback_miner.adapters.embedders as e
     e.OnnxInt8Embedder = functools.partial(e.OnnxInt8Embedder, **onnx)
+    e.OnnxDynamicInt8Embedder = functools.partial(e.OnnxDynamicInt8Embedder, **onnx)  # the classify default
 batcher = json.loads(os.environ.get("FM_BENCH_BATCHER") or "{}")
 if batcher:
     import api.batching as b, api.services as s

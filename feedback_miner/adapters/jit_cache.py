@@ -37,8 +37,9 @@ _depth = 0
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/feedback-miner/numba``, else ``~/.cache/feedback-miner/numba``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "feedback-miner" / "numba"
+    from feedback_miner.config import user_cache_dir
+
+    return user_cache_dir("numba")
 
 
 def jit_cache_enabled() -> Path | None:

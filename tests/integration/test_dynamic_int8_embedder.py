@@ -50,9 +50,9 @@ def test_vectors_are_close_to_the_float_model_and_batch_independent(texts: list[
     assert a.shape == (len(texts), 384) and a.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     cos = (a * b).sum(axis=1)
-    assert cos.mean() >= 0.985 and cos.min() >= 0.95  # measured on these texts: 0.993 / 0.976
+    assert cos.mean() >= 0.985 and cos.min() >= 0.95  # measured on these texts: 0.993 / 0.983
     shared = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(_nearest(a), _nearest(b))])
-    assert shared >= 0.85  # measured: 0.92
+    assert shared >= 0.85  # measured: 0.937
     alone = np.vstack([fast.embed([t]) for t in texts[:12]])
     np.testing.assert_allclose(alone, a[:12], atol=1e-6)  # the same vector alone as among others
     assert fast.embed([]).shape == (0, 384)
