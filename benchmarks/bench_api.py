@@ -89,13 +89,31 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "onnx-batch2": {"onnx": {"batch_size": 2}},
     "onnx-batch4": {"onnx": {"batch_size": 4}},
     "onnx-batch2-2batchers": {"onnx": {"batch_size": 2}, "batcher": {"workers": 2}},
+    # two uvicorn worker processes (`serve --workers 2`), each with its own event loop, GIL and model
+    "2workers": {"args": ["--workers", "2"]},
 }
 
 
 def _cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        f = fh.read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of ``pid`` and its live descendants (`serve --workers N` forks workers)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                f = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry)] = (int(f[1]), (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK"))
+    tree, total, grew = {pid}, 0.0, True
+    while grew:
+        grew = False
+        for p, (ppid, _) in stats.items():
+            if ppid in tree and p not in tree:
+                tree.add(p)
+                grew = True
+    return sum(stats[p][1] for p in tree if p in stats)
 
 
 def start_server(db_url: str, embedder: str, log: Path, variant: dict[str, Any] | None = None
@@ -106,7 +124,7 @@ def start_server(db_url: str, embedder: str, log: Path, variant: dict[str, Any] 
            "FM_BENCH_ONNX": json.dumps(v.get("onnx", {})), "FM_BENCH_BATCHER": json.dumps(v.get("batcher", {})),
            "FM_BENCH_UVICORN": json.dumps(v.get("uvicorn", {})), **v.get("env", {})}
     proc = subprocess.Popen([sys.executable, "-c", _SERVER, "serve", "--port", str(port),
-                             "--db", db_url], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=v.get("cwd", ROOT))
+                             "--db", db_url, *v.get("args", [])], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=v.get("cwd", ROOT))
     base = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
     while time.monotonic() - t0 < 300:
@@ -114,6 +132,8 @@ def start_server(db_url: str, embedder: str, log: Path, variant: dict[str, Any] 
             raise SystemExit(f"server exited early; see {log}")
         try:
             if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                if "--workers" in v.get("args", []):
+                    time.sleep(20)  # the first worker answered; let the others load their model too
                 return proc, base
         except httpx.TransportError:
             pass
@@ -122,35 +142,77 @@ def start_server(db_url: str, embedder: str, log: Path, variant: dict[str, Any] 
     raise SystemExit("server not ready in 300 s")
 
 
-def bench_classify(base: str, key: str, texts: list[str], clients: int, n: int, server_pid: int) -> dict[str, Any]:
-    per = n // clients
+def _classify_loop(base: str, key: str, texts: list[str], w: int, per: int,
+                   c: httpx.Client | None = None) -> list[float]:
+    lat = []
+    client = c or httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30)
+    try:
+        for i in range(per):
+            t = texts[(w * per + i) % len(texts)]
+            t0 = time.perf_counter()
+            r = client.post("/v1/classify", json={"texts": [t]})
+            lat.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+    finally:
+        if c is None:
+            client.close()
+    return lat
 
-    def worker(w: int) -> list[float]:
-        lat = []
-        with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as c:
-            for i in range(per):
-                t = texts[(w * per + i) % len(texts)]
-                t0 = time.perf_counter()
-                r = c.post("/v1/classify", json={"texts": [t]})
-                lat.append((time.perf_counter() - t0) * 1000)
-                assert r.status_code == 200, r.text
-        return lat
+
+def _client_process(base: str, key: str, texts: list[str], w: int, per: int, go: Any, out: Any) -> None:
+    """One client in its own process (``--client-mode processes``): connects and warms up, waits
+    for ``go``, then sends its requests; puts (latencies, its CPU seconds) on ``out``."""
+    with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as c:
+        for t in texts[:3]:
+            c.post("/v1/classify", json={"texts": [t]})
+        go.wait()
+        c0 = time.process_time()
+        lat = _classify_loop(base, key, texts, w, per, c)
+        out.put((lat, time.process_time() - c0))
+
+
+def bench_classify(base: str, key: str, texts: list[str], clients: int, n: int, server_pid: int,
+                   mode: str = "threads") -> dict[str, Any]:
+    """``mode="threads"``: the clients are threads of this process (one GIL for all eight, as in
+    every run before 2026-12-02 late); ``"processes"``: each client is its own process, as eight
+    ticketing tools would be. Both run on the same two cores as the server."""
+    per = n // clients
 
     with httpx.Client(base_url=base, headers={"X-API-Key": key}) as c:  # warm-up
         for t in texts[:20]:
             c.post("/v1/classify", json={"texts": [t]})
     load0 = os.getloadavg()[0]
-    t0, s0, c0 = time.perf_counter(), _cpu_s(server_pid), time.process_time()
-    with ThreadPoolExecutor(clients) as ex:
-        lats = [x for part in ex.map(worker, range(clients)) for x in part]
-    wall = time.perf_counter() - t0
-    server_cpu, client_cpu = _cpu_s(server_pid) - s0, time.process_time() - c0
+    if mode == "processes":
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        go, out = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_client_process, args=(base, key, texts, w, per, go, out)) for w in range(clients)]
+        for p in procs:
+            p.start()
+        time.sleep(2.0)  # every client connected and warmed up
+        t0, s0 = time.perf_counter(), _cpu_s(server_pid)
+        go.set()
+        parts = [out.get(timeout=600) for _ in procs]
+        wall = time.perf_counter() - t0
+        server_cpu = _cpu_s(server_pid) - s0
+        for p in procs:
+            p.join(30)
+        lats = [x for lat, _ in parts for x in lat]
+        client_cpu = sum(cpu for _, cpu in parts)
+    else:
+        t0, s0, c0 = time.perf_counter(), _cpu_s(server_pid), time.process_time()
+        with ThreadPoolExecutor(clients) as ex:
+            lats = [x for part in ex.map(lambda w: _classify_loop(base, key, texts, w, per), range(clients))
+                    for x in part]
+        wall = time.perf_counter() - t0
+        server_cpu, client_cpu = _cpu_s(server_pid) - s0, time.process_time() - c0
     return {"requests": len(lats), "clients": clients, "wall_s": round(wall, 2),
             "throughput_rps": round(len(lats) / wall, 1), "p50_ms": round(percentile(lats, 50), 1),
             "p95_ms": round(percentile(lats, 95), 1), "p99_ms": round(percentile(lats, 99), 1),
             "mean_ms": round(statistics.fmean(lats), 1), "max_ms": round(max(lats), 1),
             "server_cpu_ms_per_request": round(1000 * server_cpu / len(lats), 2),
-            "client_cpu_ms_per_request": round(1000 * client_cpu / len(lats), 2),
+            "client_cpu_ms_per_request": round(1000 * client_cpu / len(lats), 2), "client_mode": mode,
             "loadavg_1m_before_after": [round(load0, 2), round(os.getloadavg()[0], 2)]}
 
 
@@ -192,6 +254,8 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=["shipped"])
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--skip-feedback", action="store_true")
+    ap.add_argument("--client-mode", choices=["threads", "processes"], default="threads",
+                    help="the clients as threads of this process (one GIL) or as processes of their own")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "api.json")
     a = ap.parse_args()
     for spec in a.variant:
@@ -216,7 +280,7 @@ def main() -> None:
         for name in (a.variants if r % 2 == 0 else a.variants[::-1]):
             proc, base = start_server(url, a.embedder, tmp / f"server-{name}-{r}.log", VARIANTS[name])
             try:
-                classify = bench_classify(base, key, texts, a.clients, a.classify_requests, proc.pid)
+                classify = bench_classify(base, key, texts, a.clients, a.classify_requests, proc.pid, a.client_mode)
                 print(f"round {r + 1} {name}: classify {classify}", flush=True)
                 runs[name].append(classify)
                 if feedback is None and not a.skip_feedback and name == "shipped":
