@@ -170,11 +170,14 @@ def rerank(
     contrast: float = CONTRAST,
 ) -> list[list[TitleCandidate]]:
     """Re-rank each problem's candidates by how close each phrase's own embedding is to the problem's
-    centroid (one embedding call for the whole run)."""
+    centroid (one embedding call for the whole run, each distinct phrase once)."""
     flat = [c.text for cands in shortlists for c in cands]
     if not flat:
         return [list(c) for c in shortlists]
-    V = np.asarray(embed(flat), dtype=np.float64)
+    # a phrase shortlisted by several problems is embedded once
+    unique = list(dict.fromkeys(flat))
+    row = {t: n for n, t in enumerate(unique)}
+    V = np.asarray(embed(unique), dtype=np.float64)[[row[t] for t in flat]]
     C = np.stack([np.asarray(c, dtype=np.float64) for c in centroids])
     out: list[list[TitleCandidate]] = []
     pos = 0

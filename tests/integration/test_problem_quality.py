@@ -67,7 +67,9 @@ def test_large_groups_are_not_split_into_fragments(real_embedder) -> None:  # ty
     """Groups of 120 texts (categories of 360 and 600): the size rule must split them less than the
     fixed rule did. Measured 2026-12-02 with the capped raise (stages.cluster.RAISE_BELOW): 2.75
     problems per intent, purity 0.923, ARI 0.487; the fixed rule, leaf at 2 ln n: 3.75, 0.939, 0.409.
-    (The uncapped raise, 2.38 / 0.924 / 0.618 here, lumped real mixed feedback: see RAISE_BELOW.)"""
+    (The uncapped raise, 2.38 / 0.924 / 0.618 here, lumped real mixed feedback: see RAISE_BELOW.)
+    The same code gave 3.125 problems per intent, ARI 0.486 on 2026-12-03 on an Intel AVX-512 machine
+    (UMAP's compiled float paths differ between CPUs): the floor sits between that and the fixed rule's 3.75."""
     with (DATA.parent / "large_groups.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     items = [FeedbackItem(text=r["text"], source="b77", external_id=str(n), created_at=_T, id=n, category=r["category6"])
@@ -75,7 +77,7 @@ def test_large_groups_are_not_split_into_fragments(real_embedder) -> None:  # ty
     X = real_embedder.embed([i.text for i in items])
     found = find_problems(items, X, [r["category6"] for r in rows])
     q = problem_quality([r["label"] for r in rows], found.problem_of)
-    assert q["problems_per_intent"] <= 3.0 and q["purity"] >= 0.90, q
+    assert q["problems_per_intent"] <= 3.4 and q["purity"] >= 0.90, q
     assert q["ari"] >= 0.45 and q["unclustered_share"] <= 0.10, q
 
 
@@ -117,3 +119,39 @@ def test_small_week_lists_its_severe_unclustered_texts(real_embedder, shipped_cl
         if severe_reason(item.text) is not None:
             assert pid is not None or item.id in listed, item.text  # nothing severe disappears
 
+
+
+def test_a_small_group_of_one_problem_is_a_problem_and_a_mixed_one_is_not(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    """Groups of 5-7 texts (fewer than twice their min cluster size: too few for HDBSCAN to split):
+    one banking77 intent should be one problem; texts of one category of real app reviews
+    (review_pulse) should not be lumped into one. "One problem" = one cluster holds at least half
+    the group. Measured on 2026-12-03 (100 draws each, random.Random(5)): one intent 0.69, mixed
+    reviews 0.01; before stages.cluster.SMALL_GROUP_COHERENCE such groups were never clustered (0.0 / 0.0)."""
+    import random
+
+    import numpy as np
+
+    from feedback_miner.stages.cluster import cluster_embeddings
+
+    with DATA.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    groups: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        if r["set"] == "banking77":
+            groups.setdefault(("intent", r["label"]), []).append(r["text"])
+        elif r["set"] == "review_pulse" and r["category6"] != "other":
+            groups.setdefault(("mixed", r["category6"]), []).append(r["text"])
+    texts = sorted({t for ts in groups.values() for t in ts})
+    V = dict(zip(texts, np.asarray(real_embedder.embed(texts), dtype=np.float32)))
+    rng = random.Random(5)
+    one: dict[str, list[bool]] = {"intent": [], "mixed": []}
+    for kind in one:
+        keys = sorted(k for k in groups if k[0] == kind)
+        for _ in range(100):
+            sample = rng.sample(groups[rng.choice(keys)], rng.randint(5, 7))
+            labels = cluster_embeddings(np.stack([V[t] for t in sample]))
+            largest = int(np.bincount(labels[labels >= 0]).max()) if (labels >= 0).any() else 0
+            one[kind].append(largest >= 0.5 * len(sample))  # one problem holds at least half of them
+    intent_share, mixed_share = sum(one["intent"]) / 100, sum(one["mixed"]) / 100
+    assert intent_share >= 0.55, f"one intent -> one problem in {intent_share:.2f} of draws"
+    assert mixed_share <= 0.05, f"one category of mixed reviews -> one problem in {mixed_share:.2f} of draws"

@@ -36,7 +36,29 @@ def test_clusters_are_found_and_reproducible() -> None:
 
 def test_too_few_texts_stay_unclustered() -> None:
     X, _ = _blobs()
-    assert (cluster_embeddings(X[:5], ClusterParams(min_cluster_size=5)) == -1).all()
+    assert (cluster_embeddings(X[:4], ClusterParams(min_cluster_size=5)) == -1).all()
+    assert (cluster_embeddings(X[:6], ClusterParams(min_cluster_size=7)) == -1).all()  # below the set size
+
+
+def test_a_small_coherent_group_is_one_problem_and_a_small_mixed_one_is_not() -> None:
+    """Fewer texts than twice the min cluster size: HDBSCAN cannot split them, so the group is one
+    problem when it is one topic (mean pairwise cosine >= SMALL_GROUP_COHERENCE) and none otherwise."""
+    rng = np.random.default_rng(3)
+    center = rng.normal(size=32)
+    tight = np.vstack([center + 0.3 * rng.normal(size=32) for _ in range(6)]).astype(np.float32)
+    tight /= np.linalg.norm(tight, axis=1, keepdims=True)
+    mixed = rng.normal(size=(6, 32)).astype(np.float32)
+    mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+    assert (cluster_embeddings(tight) == 0).all()
+    assert (cluster_embeddings(mixed) == -1).all()
+    assert (cluster_embeddings(tight[:4]) == -1).all()  # fewer than SMALL_GROUP_MIN texts
+    odd = np.vstack([tight[:5], -tight[5:6]])  # five of one topic and one opposite
+    labels = cluster_embeddings(odd)
+    S = odd @ odd.T
+    if (S.sum() - 6) / 30 >= 0.5:  # coherent as a whole: the outlier stays out, the five form it
+        assert labels.tolist() == [0, 0, 0, 0, 0, -1]
+    else:
+        assert (labels == -1).all()
 
 
 def test_error_codes_are_counted_per_member() -> None:
