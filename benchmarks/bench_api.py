@@ -106,7 +106,7 @@ def _cpu_s(pid: int) -> float:
         except OSError:
             continue
         stats[int(entry)] = (int(f[1]), (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK"))
-    tree, total, grew = {pid}, 0.0, True
+    tree, grew = {pid}, True
     while grew:
         grew = False
         for p, (ppid, _) in stats.items():
