@@ -78,6 +78,26 @@ def out_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return p
 
 
+SEVERE_ONE_OFFS = (  # unlike anything else in the demo: they join no problem on any machine
+    "The phone charger I bought here caught fire on my desk last night, this is dangerous",
+    "Someone logged into my account from abroad and I am locked out now, my account was hacked",
+)
+
+
+def _add_severe_one_offs(path: Path) -> None:
+    """Two severe reports in the last week, so the digest page always has a severe section to show
+    (whether the demo's own severe texts join a problem depends on the CPU's float paths)."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    with path.open("a", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=header)
+        for n, text in enumerate(SEVERE_ONE_OFFS):
+            w.writerow({"external_id": f"SEVERE-{n}", "source": "demo", "created_at": f"2026-11-1{2 + n}T10:00:00Z",
+                        "channel": "email", "text": text})
+
+
 @contextmanager
 def seeded_server(d: Path, after_run: Callable[[Live, str], None] | None = None) -> Iterator[Live]:
     """The real server over a SQLite store of two demo weeks, both run (``after_run(live, week)``
@@ -85,6 +105,7 @@ def seeded_server(d: Path, after_run: Callable[[Live, str], None] | None = None)
     url = f"sqlite:///{d / 'pages.db'}"
     store = open_store(url)
     write_demo_csv(d / "demo.csv", weeks=2, end_week=WEEKS[-1], per_week=60)
+    _add_severe_one_offs(d / "demo.csv")
     report = IngestReport()
     for item in parse_rows(read_rows(d / "demo.csv"), ColumnMapping(), default_source="demo", report=report):
         store.upsert_feedback(item)
