@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from feedback_miner.adapters.embedders import OnnxInt8Embedder
-from feedback_miner.stages.cluster import SMALL_GROUP_COHERENCE, cluster_embeddings
+from feedback_miner.stages.cluster import SMALL_GROUP_COHERENCE, cluster_embeddings, mean_pairwise_cosine
 
 SETS = [  # name, file, group key, row filter, kind
     ("banking77 intent", "banking77/banking77.csv", "label", lambda r: r["split"] == "test", "one problem"),
@@ -55,12 +55,6 @@ SETS = [  # name, file, group key, row filter, kind
     ("banking77 category", "banking77/banking77.csv", "category6", lambda r: r["split"] == "test", "mixed (loose)"),
 ]
 THRESHOLDS = (0.45, 0.5, 0.55, 0.6)
-
-
-def mean_pairwise(V: np.ndarray) -> float:
-    n = len(V)
-    S = V @ V.T
-    return float((S.sum() - np.trace(S)) / (n * (n - 1)))
 
 
 def main() -> None:
@@ -88,7 +82,7 @@ def main() -> None:
         coh, one, sizes = [], [], []
         for _ in range(a.draws):
             idx = rng.sample(groups[rng.choice(eligible)], rng.randint(5, 9))
-            coh.append(mean_pairwise(V[idx]))
+            coh.append(mean_pairwise_cosine(V[idx]))
             labels = cluster_embeddings(V[idx])
             largest = int(np.bincount(labels[labels >= 0]).max()) if (labels >= 0).any() else 0
             one.append(largest >= 0.5 * len(idx))

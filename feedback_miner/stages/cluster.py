@@ -22,7 +22,7 @@ import numpy as np
 from feedback_miner.errors import InputError
 
 __all__ = ["MCS_GRID", "PARALLEL_FROM", "SMALL_GROUP_COHERENCE", "SMALL_GROUP_MIN", "ClusterParams", "auto_min_cluster_size", "centroids", "cluster_embeddings",
-           "cluster_groups", "select_min_size"]
+           "cluster_groups", "mean_pairwise_cosine", "select_min_size"]
 
 
 @dataclass(frozen=True)
@@ -105,34 +105,30 @@ SMALL_GROUP_COHERENCE = 0.5
 is one problem. Measured on groups of 5-9 texts (onnx-int8 vectors, 400 draws a set:
 ``python benchmarks/bench_small_groups.py`` -> results/small_groups.json): one banking77 / bitext
 intent reaches it in 82% / 88% of draws; one category of real app reviews (google_play 4-class,
-review_pulse) in 0% / 1.3%; a replay week's 6 planted "card arrival" texts have 0.586, the replay's
-small background groups at most 0.489.
+review_pulse) in 0% / 1.3%. (A scratch look at the replay's store, not a committed command: a week's
+6 planted "card arrival" texts have 0.586, the replay's small background groups at most 0.489.)
 
 Not applied to HDBSCAN's single-cluster fallback (below ``SINGLE_CLUSTER_BELOW`` texts), though
-that fallback lumps small mixed groups (one review_pulse category, 8-12 texts: 77-100% of draws
-became one problem): gating it at 0.5 / 0.4 / 0.35 raised the 58-week replay's false alerts from
+that fallback lumps small mixed groups (the same benchmark, 8-9 texts of one google_play /
+review_pulse category: 63% / 89% of draws became one problem): gating it at 0.5 / 0.4 / 0.35 raised the 58-week replay's false alerts from
 2.4 to 3.2 / 3.2 / 4.8 per 10 steady weeks (benchmarks/README.md, "Small groups")."""
 
 
-def _coherent(X: np.ndarray) -> bool:
-    """Mean pairwise cosine of unit rows ``X`` >= ``SMALL_GROUP_COHERENCE``."""
+def mean_pairwise_cosine(X: np.ndarray) -> float:
+    """Mean cosine over the distinct pairs of unit rows ``X`` (0.0 for fewer than two rows)."""
     n = len(X)
     if n < 2:
-        return False
+        return 0.0
     total = X.sum(axis=0, dtype=np.float64)
-    pair_sum = float(total @ total) - float(np.einsum("ij,ij->", X, X, dtype=np.float64))
-    return pair_sum / (n * (n - 1)) >= SMALL_GROUP_COHERENCE
+    return (float(total @ total) - float(np.einsum("ij,ij->", X, X, dtype=np.float64))) / (n * (n - 1))
 
 
 def _small_group(X: np.ndarray, assign_threshold: float, least: int = SMALL_GROUP_MIN) -> np.ndarray:
     """Labels for a group too small to split: one problem when its texts are one coherent topic
     (mean pairwise cosine >= ``SMALL_GROUP_COHERENCE``; members nearer than ``assign_threshold`` to
     its centroid only, at least ``least`` of them), otherwise all unclustered."""
-    n = len(X)
-    labels = np.full(n, -1, dtype=np.int64)
-    if n < least:
-        return labels
-    if not _coherent(X):
+    labels = np.full(len(X), -1, dtype=np.int64)
+    if len(X) < least or mean_pairwise_cosine(X) < SMALL_GROUP_COHERENCE:
         return labels
     c = X.mean(axis=0)
     near = X @ (c / max(float(np.linalg.norm(c)), 1e-12)) >= assign_threshold

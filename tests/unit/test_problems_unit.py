@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
 from feedback_miner.domain.scoring import severity, severity_terms
 from feedback_miner.domain.types import FeedbackItem
-from feedback_miner.stages.cluster import ClusterParams, cluster_embeddings
+from feedback_miner.stages.cluster import SMALL_GROUP_COHERENCE, ClusterParams, cluster_embeddings, mean_pairwise_cosine
 from feedback_miner.stages.describe import diverse_quotes, error_codes
 from feedback_miner.stages.problems import find_problems
 from feedback_miner.testing import HashingEmbedder
@@ -51,14 +52,20 @@ def test_a_small_coherent_group_is_one_problem_and_a_small_mixed_one_is_not() ->
     mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
     assert (cluster_embeddings(tight) == 0).all()
     assert (cluster_embeddings(mixed) == -1).all()
+    assert mean_pairwise_cosine(tight[:2]) == pytest.approx(float(tight[0] @ tight[1]), abs=1e-6)
+    assert mean_pairwise_cosine(tight[:1]) == 0.0
     assert (cluster_embeddings(tight[:4]) == -1).all()  # fewer than SMALL_GROUP_MIN texts
-    odd = np.vstack([tight[:5], -tight[5:6]])  # five of one topic and one opposite
-    labels = cluster_embeddings(odd)
-    S = odd @ odd.T
-    if (S.sum() - 6) / 30 >= 0.5:  # coherent as a whole: the outlier stays out, the five form it
-        assert labels.tolist() == [0, 0, 0, 0, 0, -1]
-    else:
-        assert (labels == -1).all()
+    # five of one topic and one unrelated text (orthogonal to their centre): coherent as a whole,
+    # so the five form the problem and the outlier (far from the centroid) stays out
+    outlier = rng.normal(size=32)
+    outlier -= (outlier @ center) / (center @ center) * center
+    odd = np.vstack([tight[:5], outlier / np.linalg.norm(outlier)]).astype(np.float32)
+    assert mean_pairwise_cosine(odd) >= SMALL_GROUP_COHERENCE  # the construction, not the rule
+    assert cluster_embeddings(odd).tolist() == [0, 0, 0, 0, 0, -1]
+    # five of one topic and one opposite text: not coherent as a whole, so no problem at all
+    opposite = np.vstack([tight[:5], -tight[5:6]])
+    assert mean_pairwise_cosine(opposite) < SMALL_GROUP_COHERENCE
+    assert (cluster_embeddings(opposite) == -1).all()
 
 
 def test_error_codes_are_counted_per_member() -> None:
