@@ -126,15 +126,19 @@ def start_server(db_url: str, embedder: str, log: Path, variant: dict[str, Any] 
     proc = subprocess.Popen([sys.executable, "-c", _SERVER, "serve", "--port", str(port),
                              "--db", db_url, *v.get("args", [])], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=v.get("cwd", ROOT))
     base = f"http://127.0.0.1:{port}"
+    args = list(v.get("args", []))
+    workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+    ready: set[int] = set()  # worker pids that answered ready (/readyz names the answering process)
     t0 = time.monotonic()
     while time.monotonic() - t0 < 300:
         if proc.poll() is not None:
             raise SystemExit(f"server exited early; see {log}")
         try:
-            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                if "--workers" in v.get("args", []):
-                    time.sleep(20)  # the first worker answered; let the others load their model too
-                return proc, base
+            r = httpx.get(base + "/readyz", timeout=2)  # a new connection each time, so any worker may answer
+            if r.status_code == 200:
+                ready.add(int(r.json()["checks"]["worker"]))
+                if len(ready) >= workers:
+                    return proc, base
         except httpx.TransportError:
             pass
         time.sleep(0.3)
@@ -160,11 +164,12 @@ def _classify_loop(base: str, key: str, texts: list[str], w: int, per: int,
 
 
 def _client_process(base: str, key: str, texts: list[str], w: int, per: int, go: Any, out: Any) -> None:
-    """One client in its own process (``--client-mode processes``): connects and warms up, waits
-    for ``go``, then sends its requests; puts (latencies, its CPU seconds) on ``out``."""
+    """One client in its own process (``--client-mode processes``): connects and warms up, says so
+    on ``out``, waits for ``go``, then sends its requests; puts (latencies, its CPU seconds) on ``out``."""
     with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as c:
         for t in texts[:3]:
             c.post("/v1/classify", json={"texts": [t]})
+        out.put("ready")
         go.wait()
         c0 = time.process_time()
         lat = _classify_loop(base, key, texts, w, per, c)
@@ -190,7 +195,9 @@ def bench_classify(base: str, key: str, texts: list[str], clients: int, n: int, 
         procs = [ctx.Process(target=_client_process, args=(base, key, texts, w, per, go, out)) for w in range(clients)]
         for p in procs:
             p.start()
-        time.sleep(2.0)  # every client connected and warmed up
+        for _ in procs:  # every client connected and warmed up
+            if out.get(timeout=120) != "ready":
+                raise SystemExit("a client reported results before the start")
         t0, s0 = time.perf_counter(), _cpu_s(server_pid)
         go.set()
         parts = [out.get(timeout=600) for _ in procs]
