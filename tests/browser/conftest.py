@@ -78,7 +78,7 @@ def out_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return p
 
 
-SEVERE_ONE_OFFS = (  # unlike anything else in the demo: they join no problem on any machine
+SEVERE_ONE_OFFS = (  # unlike anything in the demo; if one joins a problem, the severe-section test says so
     "The phone charger I bought here caught fire on my desk last night, this is dangerous",
     "Someone logged into my account from abroad and I am locked out now, my account was hacked",
 )
@@ -88,13 +88,16 @@ def _add_severe_one_offs(path: Path) -> None:
     """Two severe reports in the last week, so the digest page always has a severe section to show
     (whether the demo's own severe texts join a problem depends on the CPU's float paths)."""
     import csv
+    from datetime import date
 
+    year, week = (int(x) for x in WEEKS[-1].split("-W"))
     with path.open(newline="", encoding="utf-8") as fh:
         header = next(csv.reader(fh))
     with path.open("a", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=header)
         for n, text in enumerate(SEVERE_ONE_OFFS):
-            w.writerow({"external_id": f"SEVERE-{n}", "source": "demo", "created_at": f"2026-11-1{2 + n}T10:00:00Z",
+            day = date.fromisocalendar(year, week, 3 + n)  # midweek of the last week
+            w.writerow({"external_id": f"SEVERE-{n}", "source": "demo", "created_at": f"{day.isoformat()}T10:00:00Z",
                         "channel": "email", "text": text})
 
 
