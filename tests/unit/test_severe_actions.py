@@ -30,6 +30,21 @@ def _item(n: int, text: str, **kw: object) -> FeedbackItem:
     ("The charger I bought caught fire", "safety"),
     ("Love the new design", None),
     ("Search is a bit slow today", None),
+    # words that name an emoji, eye strain, an opinion or a device, not a severe report (real reviews)
+    ("All i see when i open is a fire emoji", None),
+    ("The captions are so small my eyes hurt", None),
+    ("Don't buy the plus plan, this is a BIG scam", None),
+    ('I keep getting a message "unable to access camera"', None),
+    ("No ad harassment and lots of freedom", None),
+    ("Brilliant app, TuneIn always had me hacked off", None),
+    # support wording the rules before 2026-12-03 missed (banking77 style)
+    ("I see a duplicate payment on my card for one order", "money lost"),
+    ("There is a payment on my statement that I never made", "money lost"),
+    ("I returned the shoes but can't see my refund", "money lost"),
+    ("My card payment didn't go through at checkout", "payment blocked"),
+    ("They keep suspending my account for no reason", "locked out"),
+    ("The app won't let me log in since the update", "locked out"),
+    ("My phone gets incredibly hot with the app open", "safety"),
 ])
 def test_severe_reason(text: str, reason: str | None) -> None:
     assert severe_reason(text) == reason
