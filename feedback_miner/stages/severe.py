@@ -38,12 +38,15 @@ _CANT = (r"(?:(?:can'?t|cannot|can not|ca n't)(?: even| seem to)?|unable to|not 
 SEVERE_REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("safety", re.compile(
         r"\b(unsafe|dangerous|hazard(?:s|ous)?|(?:caught|catch(?:es|ing)?|set on) fire|burst into flames|"
-        r"(?:electric(?:al)?|an?) shocks?|electrocut\w*|explod(?:ed|es|ing)|overheat\w*|"
-        r"(?:get|gets|got|getting|became|becomes) (?:incredibly |really |very |so |too |extremely )?hot|"
+        r"electric(?:al)? shocks?|electrocut\w*|(?:it|charger|cable|plug|device|socket|lamp|kettle) (?:\w+ )?shocked (?:me|my|him|her)|"
+        r"(?:battery|charger|phone|device|power ?bank|it|kettle|bottle|screen) (?:\w+ ){0,3}(?:exploded|explodes|exploding)|"
+        r"explod(?:ed|ing) (?:battery|charger|phone)|overheat\w*|"
+        r"(?:get|gets|got|getting|became|becomes) (?:incredibly |really |very |so |too |extremely )?hot\b(?! (?:deals?|offers?|items?|"
+        r"products?|sales?|prices?|chocolate|coffee|tea|food|meals?|water))|"
         r"(?:charger|battery|plug|cable|device|phone|it) (?:started |was |is |began )?smoking|smoke (?:came|coming|pouring)|"
         r"burn(?:ed|t|s)? (?:me|my (?:hand|finger|fingers|skin|arm|leg|face|child|son|daughter|kid))|"
         r"(?:got|was|were|been|getting) (?:badly |seriously )?(?:hurt|injured|burned|burnt)|injur(?:y|ies|ed)|"
-        r"choking|poison\w*|(?<!no )(?<!ad )(?<!any )harass(?:ed|es|ing|ment)?(?! (?:you |us |me )?with)|"
+        r"choking hazard|choked on|poison\w*|(?<!no )(?<!ad )(?<!any )harass(?:ed|es|ing|ment)?(?! (?:you |us |me )?with)|"
         r"threaten(?:ed|ing|s)? (?:me|us|to (?:kill|hurt|harm|beat))|threatening (?:me|messages?|calls?)|death threats?|"
         r"threats? (?:to|from|against) (?:me|my|us|our|kill|hurt|harm)|"
         r"stalk(?:ed|er|ers|ing)|assault(?:ed)? (?:me|by)|sexual(?:ly)? assault\w*|shot in the head)\b",

@@ -37,6 +37,11 @@ def _item(n: int, text: str, **kw: object) -> FeedbackItem:
     ('I keep getting a message "unable to access camera"', None),
     ("No ad harassment and lots of freedom", None),
     ("Brilliant app, TuneIn always had me hacked off", None),
+    ("Got a shock when I saw the shipping price", None),
+    ("My inbox exploded with notifications", None),
+    ("I got hot deals on trainers here", None),
+    ("The app keeps choking on large photos", None),
+    ("The power bank I bought exploded while charging", "safety"),
     # support wording the rules before 2026-12-03 missed (banking77 style)
     ("I see a duplicate payment on my card for one order", "money lost"),
     ("There is a payment on my statement that I never made", "money lost"),
