@@ -4,7 +4,10 @@
 ``benchmarks/bench_severe.py`` whose licences allow a copy (review_pulse, idea_youtube: 80 texts), and
 banking77 test-split messages labelled by intent (320 of eight severe intents, 180 of eighteen calm ones).
 Measured on 2026-12-03 with the rules of that day (the rules before them in brackets): reviews precision
-0.97 (0.45), recall 0.97 (0.76); banking77 recall 0.50 (0.13), calm intents flagged 0.0 (0.0).
+0.96 (0.45), recall 0.93 (0.76); banking77 recall 0.50 (0.13), calm texts flagged 2 of 180 (0: both
+"my top-up for Google Pay isn't working", which the rules read as a blocked payment). The 80 reviews
+hold 1 money-lost and no payment-blocked label, so their floors guard locked out and safety; the
+banking77 rows guard money lost and payment blocked.
 A wrong reason counts as a miss and as a false alarm.
 """
 
@@ -38,7 +41,7 @@ def test_severe_reports_in_real_reviews_are_mostly_right() -> None:
     assert len(rows) == 80
     precision, recall = _precision_recall(rows)
     assert precision >= 0.9, precision
-    assert recall >= 0.85, recall
+    assert recall >= 0.85, recall  # 27 of 29
 
 
 def test_severe_support_messages_are_found_and_calm_ones_left_alone() -> None:
