@@ -34,11 +34,12 @@ import csv
 import hashlib
 import json
 import sys
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from feedback_miner.stages.evaluation import flag_quality
 from feedback_miner.stages.severe import severe_reason
 
 HERE = Path(__file__).resolve().parent
@@ -62,28 +63,8 @@ CALM_INTENTS = [
 
 
 def score(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """Precision and recall per reason of (text, true reason or '') pairs; a wrong reason counts against both."""
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    for text, truth in pairs:
-        got = severe_reason(text) or ""
-        if got and got == truth:
-            tp[got] += 1
-            continue
-        if got:
-            fp[got] += 1
-        if truth:
-            fn[truth] += 1
-    out: dict[str, Any] = {}
-    for reason in sorted(set(tp) | set(fp) | set(fn)) + ["all"]:
-        t = sum(tp.values()) if reason == "all" else tp[reason]
-        f = sum(fp.values()) if reason == "all" else fp[reason]
-        m = sum(fn.values()) if reason == "all" else fn[reason]
-        out[reason] = {"flagged": t + f, "right": t, "severe": t + m,
-                       "precision": round(t / (t + f), 3) if t + f else None,
-                       "recall": round(t / (t + m), 3) if t + m else None}
-    return out
+    """Precision and recall per reason of (text, true reason or '') pairs."""
+    return flag_quality([t for _, t in pairs], [severe_reason(text) or "" for text, _ in pairs])
 
 
 def reviews(data: Path) -> list[tuple[str, str]]:
@@ -112,12 +93,12 @@ def banking77(data: Path) -> dict[str, Any]:
         for row in csv.DictReader(fh):
             if row["split"] == "test":
                 texts[row["label"]].append(row["text"])
-    per_intent = {intent: round(sum(severe_reason(t) == reason for t in texts[intent]) / len(texts[intent]), 3)
-                  for intent, reason in SEVERE_INTENTS.items()}
-    severe = [(t, reason) for intent, reason in SEVERE_INTENTS.items() for t in texts[intent]]
+    hits = {intent: [severe_reason(t) == reason for t in texts[intent]] for intent, reason in SEVERE_INTENTS.items()}
+    per_intent = {intent: round(sum(h) / len(h), 3) for intent, h in hits.items()}
+    n_severe = sum(len(h) for h in hits.values())
     calm = [t for intent in CALM_INTENTS for t in texts[intent]]
     flagged = [t for t in calm if severe_reason(t)]
-    return {"severe_texts": len(severe), "recall": round(sum(severe_reason(t) == r for t, r in severe) / len(severe), 3),
+    return {"severe_texts": n_severe, "recall": round(sum(sum(h) for h in hits.values()) / n_severe, 3),
             "recall_per_intent": per_intent, "calm_texts": len(calm),
             "calm_flagged_share": round(len(flagged) / len(calm), 4), "calm_flagged_examples": flagged[:10]}
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from feedback_miner.errors import InputError
 
-__all__ = ["duplicated_titles", "intent_name", "macro_f1", "per_class_f1", "problem_quality", "reliability",
+__all__ = ["duplicated_titles", "flag_quality", "intent_name", "macro_f1", "per_class_f1", "problem_quality", "reliability",
            "title_names_intent"]
 
 
@@ -125,3 +125,30 @@ def title_names_intent(titles: Sequence[str], majority: Sequence[str], intents: 
     nearest = (T @ N.T).argmax(axis=1)
     hits = sum(1 for j, m in zip(nearest, majority) if names[int(j)] == m)
     return round(hits / len(titles), 4)
+
+
+def flag_quality(truth: Sequence[str], got: Sequence[str]) -> dict[str, dict[str, float | int | None]]:
+    """Precision and recall per flag reason and over all (``"all"``) of predicted reasons ``got``
+    against true ones (``""`` = no flag): a wrong reason counts as a false alarm and as a miss."""
+    if len(truth) != len(got):
+        raise InputError(f"truth ({len(truth)}) and got ({len(got)}) must align")
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for t, g in zip(truth, got):
+        if g and g == t:
+            tp[g] += 1
+            continue
+        if g:
+            fp[g] += 1
+        if t:
+            fn[t] += 1
+    out: dict[str, dict[str, float | int | None]] = {}
+    for reason in [*sorted(set(tp) | set(fp) | set(fn)), "all"]:
+        right = sum(tp.values()) if reason == "all" else tp[reason]
+        flagged = right + (sum(fp.values()) if reason == "all" else fp[reason])
+        severe = right + (sum(fn.values()) if reason == "all" else fn[reason])
+        out[reason] = {"flagged": flagged, "right": right, "severe": severe,
+                       "precision": round(right / flagged, 3) if flagged else None,
+                       "recall": round(right / severe, 3) if severe else None}
+    return out

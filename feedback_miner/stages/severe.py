@@ -28,7 +28,8 @@ class SevereText:
 
 
 _N = r"(?:(?:has|have|had|is|are|was|were|did|does|do)n'?t|not|never|no)"
-_PAID = r"(?:charge|payment|transaction|withdrawal|withdrawl|debit|purchase)"
+_PAID_NOT_CHARGE = r"payment|transaction|withdrawal|withdrawl|debit|purchase"
+_PAID = rf"(?:charge|{_PAID_NOT_CHARGE})"
 _CANT = (r"(?:(?:can'?t|cannot|can not|ca n't|could(?:n'?t| not))(?: even| seem to)?|unable to|not able to|impossible to|"
          r"(?:won'?t|wo n't|will not|doesn'?t|does not|didn'?t|did not) (?:even )?(?:let|allow) me(?: to)?)")
 # Each rule was read against real app reviews and support texts (benchmarks/bench_severe.py measures the
@@ -56,7 +57,7 @@ SEVERE_REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\b(charged (?:me )?(?:twice|two times|double|again|after (?:i )?cancel\w*|without (?:my )?(?:permission|consent))|"
         r"double[- ]charged|overcharged|charged for nothing|scammed|"
         rf"duplicate (?:card )?{_PAID}s?|{_PAID}s? (?:was |were |got |has been |is being )?duplicated|"
-        rf"(?<!made a )(?:charge(?! (?:my |the |your )?(?:phone|battery|device|laptop|tablet))|payment|transaction|withdrawal|withdrawl|debit|purchase)s? (?:(?!(?:declined|failed|rejected|refused|tried|attempt\w*)\b)\w+ ){{0,4}}(?:twice|two times|more than once|multiple times|several times)|"
+        rf"(?<!made a )(?:charge(?! (?:my |the |your )?(?:phone|battery|device|laptop|tablet))|{_PAID_NOT_CHARGE})s? (?:(?!(?:declined|failed|rejected|refused|tried|attempt\w*)\b)\w+ ){{0,4}}(?:twice|two times|more than once|multiple times|several times)|"
         rf"(?:unauthori[sz]ed|fraudulent|unknown|false|unrecogni[sz]ed) (?:card |cash |direct debit )?{_PAID}s?|"
         rf"(?:don'?t|do not|didn'?t|did not) recogni[sz]e (?:a |the |this |that |one |these )?(?:card |cash |direct debit )?{_PAID}|"
         rf"{_PAID}s? (?:\w+ ){{0,3}}(?:i|that i) (?:never|didn'?t|did not|don'?t|do not) (?:make|made|do|did|submit\w*|"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from feedback_miner.stages.evaluation import flag_quality
 from feedback_miner.stages.severe import severe_reason
 
 SLICE = Path(__file__).resolve().parents[1] / "data" / "severe_slice.csv"
@@ -27,13 +28,9 @@ def _rows(*sets: str) -> list[dict[str, str]]:
 
 
 def _precision_recall(rows: list[dict[str, str]]) -> tuple[float, float]:
-    right = flagged = severe = 0
-    for r in rows:
-        got = severe_reason(r["text"]) or ""
-        flagged += bool(got)
-        severe += bool(r["label"])
-        right += bool(got) and got == r["label"]
-    return right / flagged, right / severe
+    q = flag_quality([r["label"] for r in rows], [severe_reason(r["text"]) or "" for r in rows])["all"]
+    assert q["precision"] is not None and q["recall"] is not None
+    return float(q["precision"]), float(q["recall"])
 
 
 def test_severe_reports_in_real_reviews_are_mostly_right() -> None:
