@@ -60,6 +60,12 @@ def _collect_undisposed_engines() -> None:
         warnings.filterwarnings("ignore", message=r".*psycopg\.Connection.*deleted while still open",
                                 category=ResourceWarning)
         gc.collect()
+    # What survives is long-lived (imported modules, loaded models, session fixtures): freeze it, so
+    # the next collection walks only what later tests create. Collecting the whole heap of a late
+    # session made each of the suite's ~180 PostgreSQL teardowns take 2-2.5 s; with the freeze they
+    # fell out of pytest's 40 slowest, and the suite went from 1,025 to 716 s on a 2-core machine, of
+    # which 58 s came from test_jit_cache compiling UMAP once less (one run each).
+    gc.freeze()
 
 
 @contextmanager
